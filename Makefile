@@ -1,0 +1,43 @@
+# Wangge — two commands: `make run` (embedded default, no services) and `make test` (PostgreSQL + Redis).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+HOST   ?= 127.0.0.1
+DEMO_PASSWORD ?= wangge-demo
+
+.PHONY: install run serve test lint typecheck pytest messages bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## make run: install, migrate, seed the demo district, then serve it with a Celery worker (+ beat).
+run: install
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py seed_demo --password '$(DEMO_PASSWORD)'
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	@bash scripts/serve.sh '$(HOST)' '$(PORT)' '$(DEMO_PASSWORD)'
+
+## make test: every check (ruff, mypy, pytest incl. the browser test) on PostgreSQL and Redis.
+test: install
+	@bash scripts/test.sh
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+## make messages: refresh the Chinese catalogue after changing user-facing strings.
+messages: install
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete
+	$(BIN)/python manage.py compilemessages -l zh_Hans
+
+clean:
+	rm -rf var $(VENV)

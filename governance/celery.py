@@ -1,0 +1,20 @@
+"""The Celery app. Tasks are thin: ids in, services out."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
+
+app = Celery("wangge")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        settings.OVERDUE_SCAN_SECONDS, sender.signature("petitions.tasks.scan_overdue"), name="scan overdue"
+    )

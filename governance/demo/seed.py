@@ -1,0 +1,309 @@
+"""The demo district: two urban streets and a rural town (or the full scale of DESIGN.md).
+
+Deterministic (a seeded random generator) and idempotent: a street or town whose root node exists
+is left as it is, so running it twice gives the same counts. Built with bulk inserts and one mptt
+rebuild per new tree, so ``--size large`` (about 600,000 residents) takes minutes, not hours.
+"""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from governance.models import Department, User
+from grids.identity import id_card_check_digit, id_card_hash
+from grids.models import Building, Grid, GridAssignment, Household, Resident
+from parties.models import Kind, Member, Organization
+from petitions.models import Category, ServiceArea
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国红梅志强玉兰海燕文博子涵欣怡宇轩浩然梓萱一诺思远雨桐俊杰晓东春燕丽华德明淑珍"
+STREET_NAMES = ["交通街道", "江边街道", "梅园街道", "站前街道", "龙岗街道", "白露街道", "东湖街道", "滨江街道",
+                "红星街道", "胜利街道", "园林街道", "新华街道", "城南街道", "城北街道", "东郊街道", "西苑街道",
+                "长青街道", "青山街道", "解放街道", "人民街道"]
+TOWN_NAMES = ["童家镇", "白露镇", "夏埠乡", "鹰西镇", "流口镇"]
+COMMUNITY_WORDS = ["磷肥厂", "站江", "江滨", "梅园", "胜利", "新村", "花园", "东风", "和平", "幸福", "建设", "光明",
+                   "朝阳", "团结", "前进", "民主", "振兴", "锦绣", "育才", "长乐"]
+VILLAGE_WORDS = ["洪湖", "上清", "塘湾", "樟坪", "石港", "桃源", "荷塘", "竹林", "李家", "黄岭"]
+DEPARTMENTS = [
+    ("housing", "区住房和城乡建设局"),
+    ("urban", "区城市管理局"),
+    ("civil", "区民政局"),
+    ("police", "区公安分局"),
+    ("market", "区市场监督管理局"),
+    ("health", "区卫生健康委员会"),
+    ("justice", "区司法局"),
+    ("emergency", "区应急管理局"),
+]
+CATEGORIES = [
+    # code, name, service area, department, accept h, resolve days, follow-up days
+    ("info-update", "人口信息采集", ServiceArea.INFORMATION, "civil", 4, 1, 1),
+    ("survey", "社情民意收集", ServiceArea.SURVEY, "civil", 4, 5, 1),
+    ("policy-consult", "政策咨询", ServiceArea.PUBLICITY, "civil", 2, 1, 1),
+    ("elderly-visit", "独居老人探访", ServiceArea.KEY_POPULATION, "civil", 2, 1, 1),
+    ("errand", "代办服务", ServiceArea.ERRANDS, "civil", 2, 5, 1),
+    ("roof-leak", "房屋漏水", ServiceArea.SAFETY, "housing", 2, 5, 1),
+    ("fire-lane", "消防通道占用", ServiceArea.SAFETY, "urban", 2, 5, 1),
+    ("gas-hazard", "燃气安全隐患", ServiceArea.SAFETY, "emergency", 1, 1, 1),
+    ("food-safety", "食品安全投诉", ServiceArea.SAFETY, "market", 2, 10, 1),
+    ("neighbour-dispute", "邻里纠纷", ServiceArea.DISPUTE, "justice", 2, 10, 1),
+    ("noise", "噪声扰民", ServiceArea.DISPUTE, "police", 2, 5, 1),
+]
+
+
+@dataclass(frozen=True)
+class Size:
+    urban_streets: int
+    towns: int
+    communities_per_street: int
+    villages_per_town: int
+    grids_per_community: int
+    grids_per_village: int
+    buildings_per_grid: int
+    households_per_building: int
+    residents_per_household: tuple[int, int]
+    staff_per_grid: int
+
+
+SIZES = {
+    "small": Size(2, 1, 3, 3, 3, 2, 4, 12, (1, 4), 2),
+    # DESIGN.md "Scale the design must hold": 23 streets/towns, 313 communities/villages,
+    # ~3,000 grids, ~20,000 grid staff, ~600,000 residents.
+    "large": Size(20, 3, 14, 11, 10, 8, 5, 40, (2, 4), 7),
+}
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def _id_card(rng: random.Random) -> str:
+    first = f"360602{rng.randint(1940, 2015)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    return first + id_card_check_digit(first)
+
+
+def _phone(rng: random.Random) -> str:
+    return f"1{rng.choice('3589')}{rng.randint(0, 999_999_999):09d}"
+
+
+def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object] = print) -> dict[str, int]:
+    spec = SIZES[size]
+    rng = random.Random(20241125)
+    departments = _seed_departments()
+    _seed_categories(departments)
+    roots = []
+    for s in range(spec.urban_streets):
+        name = STREET_NAMES[s % len(STREET_NAMES)] + ("" if s < len(STREET_NAMES) else str(s))
+        roots.append(_seed_tree(rng, spec, f"s{s + 1:02d}", name, urban=True, log=log))
+    for t in range(spec.towns):
+        roots.append(_seed_tree(rng, spec, f"t{t + 1:02d}", TOWN_NAMES[t % len(TOWN_NAMES)], urban=False, log=log))
+    _seed_accounts(password, departments)
+    return {
+        "chain nodes": Organization.objects.count(),
+        "grids": Grid.objects.count(),
+        "buildings": Building.objects.count(),
+        "households": Household.objects.count(),
+        "residents": Resident.objects.count(),
+        "party members": Member.objects.count(),
+        "departments": Department.objects.count(),
+        "categories": Category.objects.count(),
+        "users": User.objects.count(),
+    }
+
+
+def _seed_departments() -> dict[str, Department]:
+    out = {}
+    for code, name in DEPARTMENTS:
+        out[code], _ = Department.objects.get_or_create(code=code, defaults={"name": name})
+    return out
+
+
+def _seed_categories(departments: dict[str, Department]) -> None:
+    for code, name, area, dept, accept_h, resolve_d, follow_d in CATEGORIES:
+        Category.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "service_area": area,
+                "default_department": departments[dept],
+                "accept_hours": accept_h,
+                "resolve_working_days": resolve_d,
+                "follow_up_working_days": follow_d,
+            },
+        )
+
+
+@transaction.atomic
+def _seed_tree(
+    rng: random.Random, spec: Size, code: str, name: str, *, urban: bool, log: Callable[[str], object]
+) -> Organization:
+    existing = Organization.objects.filter(code=code).first()
+    if existing is not None:
+        return existing
+    # Each tree draws from its own generator, so an existing tree does not shift the others.
+    rng = random.Random(f"{code}-{name}")
+    nodes: list[Organization] = []
+    grids: list[Grid] = []
+    buildings: list[tuple[Building, Organization | None]] = []
+
+    def node(kind: str, node_name: str, node_code: str, parent: Organization | None) -> Organization:
+        # Tree fields are placeholders; one rebuild per tree numbers them.
+        n = Organization(kind=kind, name=node_name, code=node_code, parent=parent, tree_id=0, lft=0, rght=0, level=0)
+        nodes.append(n)
+        return n
+
+    with Organization.objects.disable_mptt_updates():
+        root = node(Kind.STREET if urban else Kind.TOWN, name, code, None)
+        Organization.objects.bulk_create([root])
+        nodes.clear()
+        middles = spec.communities_per_street if urban else spec.villages_per_town
+        words = COMMUNITY_WORDS if urban else VILLAGE_WORDS
+        for c in range(middles):
+            word = words[(c + len(code) * 3 + int(code[1:])) % len(words)]
+            mid_name = f"{word}{'社区' if urban else '村'}" if c < len(words) else f"{word}{c}{'社区' if urban else '村'}"
+            mid = node(Kind.COMMUNITY if urban else Kind.VILLAGE, mid_name, f"{code}-c{c + 1:02d}", root)
+            Organization.objects.bulk_create([mid])
+            nodes.clear()
+            n_grids = spec.grids_per_community if urban else spec.grids_per_village
+            branches = []
+            for g in range(n_grids):
+                branch_kind = Kind.GRID_BRANCH if urban else Kind.GRID_GROUP
+                label = "网格党支部" if urban else "网格党小组"
+                # In each community the last two grids share one joint branch (联建).
+                if urban and g == n_grids - 1 and branches:
+                    branch = branches[-1]
+                else:
+                    branch = node(branch_kind, f"{mid_name}第{g + 1}{label}", f"{mid.code}-g{g + 1:02d}", mid)
+                    branches.append(branch)
+                if not urban:
+                    kind = Grid.Kind.RURAL
+                elif c == 0 and g == 0:
+                    kind = Grid.Kind.DEDICATED
+                else:
+                    kind = Grid.Kind.URBAN
+                grid_name = f"{mid_name}第{g + 1}网格" if kind != Grid.Kind.DEDICATED else f"{mid_name}实验学校专属网格"
+                grids.append(Grid(code=f"{mid.code}-{g + 1:02d}", name=grid_name, kind=kind, branch=branch))
+            Organization.objects.bulk_create(nodes)
+            nodes.clear()
+            for grid in grids[-n_grids:]:
+                grid.branch_id = grid.branch.pk
+                for b in range(spec.buildings_per_grid):
+                    bcode = f"{grid.code}-b{b + 1:02d}"
+                    group = node(
+                        Kind.BUILDING_GROUP if urban else Kind.CONTACT_HOUSEHOLD,
+                        f"{grid.name}{b + 1}栋党小组" if urban else f"{_name(rng)}联系户",
+                        f"{bcode}-pg",
+                        grid.branch,
+                    )
+                    buildings.append((Building(code=bcode, name=f"{b + 1}栋" if urban else f"{b + 1}组"), group))
+            Organization.objects.bulk_create(nodes)
+            nodes.clear()
+        if urban:
+            for building, group in buildings:
+                assert group is not None
+                node(Kind.MEMBER_HOUSEHOLD, f"{_name(rng)}党员中心户", f"{building.code}-mh", group)
+            Organization.objects.bulk_create(nodes)
+    _number_tree(root)
+    Grid.objects.bulk_create(grids)
+    grid_by_code = {g.code: g for g in Grid.objects.filter(code__in=[g.code for g in grids])}
+    link_nodes = {
+        o.code: o
+        for o in Organization.objects.filter(tree_id=root.tree_id, kind__in=[Kind.MEMBER_HOUSEHOLD, Kind.CONTACT_HOUSEHOLD])
+    }
+    for building, _group in buildings:
+        building.grid = grid_by_code[building.code.rsplit("-b", 1)[0]]
+    Building.objects.bulk_create([b for b, _ in buildings], batch_size=2000)
+    saved_buildings = Building.objects.filter(code__in=[b.code for b, _ in buildings])
+    households = []
+    for building in saved_buildings:
+        link = link_nodes.get(f"{building.code}-mh") or link_nodes.get(f"{building.code}-pg")
+        for h in range(spec.households_per_building):
+            floor, unit = divmod(h, 4)
+            kind = Household.Kind.SHOP if floor == 0 and unit == 0 and urban else Household.Kind.RESIDENCE
+            households.append(
+                Household(
+                    building=building,
+                    room=f"{floor + 1}{unit + 1:02d}",
+                    kind=kind,
+                    # 一户联十户: the member household links the first ten households of its building.
+                    linked_node=link if h < 10 else None,
+                )
+            )
+    Household.objects.bulk_create(households, batch_size=5000)
+    saved_households = Household.objects.filter(building__grid__in=grid_by_code.values()).only("id")
+    residents = []
+    members = []
+    branch_of = {g.pk: g.branch_id for g in grid_by_code.values()}
+    for household in saved_households.values_list("id", "building__grid_id"):
+        for _r in range(rng.randint(*spec.residents_per_household)):
+            id_card = _id_card(rng)
+            residents.append(
+                Resident(
+                    household_id=household[0],
+                    name=_name(rng),
+                    id_card=id_card,
+                    id_card_hash=id_card_hash(id_card),
+                    phone=_phone(rng),
+                )
+            )
+        if rng.random() < 0.08:
+            in_service = rng.random() < 0.4
+            members.append(
+                Member(
+                    name=_name(rng),
+                    organization_id=branch_of[household[1]],
+                    household_id=household[0],
+                    in_service=in_service,
+                    workplace=rng.choice(["区教育局", "市第一医院", "区税务局", "鹰潭供电公司"]) if in_service else "",
+                )
+            )
+    Resident.objects.bulk_create(residents, batch_size=5000, ignore_conflicts=True)
+    Member.objects.bulk_create(members, batch_size=5000)
+    staff = []
+    assignments = []
+    roles = list(GridAssignment.Role)
+    for grid in grid_by_code.values():
+        for i in range(spec.staff_per_grid):
+            user = User(username=f"{grid.code}-{i + 1}", first_name=_name(rng), role=User.Role.WORKER,
+                        scope_node_id=grid.branch_id)
+            user.set_unusable_password()
+            staff.append(user)
+            assignments.append((grid, user, roles[i % len(roles)]))
+    User.objects.bulk_create(staff, batch_size=5000)
+    users = {u.username: u for u in User.objects.filter(username__in=[u.username for u in staff])}
+    GridAssignment.objects.bulk_create(
+        [GridAssignment(grid=g, user=users[u.username], role=r) for g, u, r in assignments], batch_size=5000
+    )
+    log(f"seeded {name}: {Grid.objects.filter(branch__tree_id=root.tree_id).count()} grids")
+    return root
+
+
+def _number_tree(root: Organization) -> None:
+    """Give the new tree its own tree id and number it (one rebuild of just this tree)."""
+    from django.db.models import Max
+
+    top = Organization.objects.exclude(pk=root.pk).aggregate(m=Max("tree_id"))["m"] or 0
+    Organization.objects.filter(pk=root.pk).update(tree_id=top + 1)
+    # Descendants still carry tree_id 0; give them the root's id, then rebuild this tree only.
+    Organization.objects.filter(tree_id=0).update(tree_id=top + 1)
+    Organization.objects.partial_rebuild(top + 1)
+    root.refresh_from_db()
+
+
+def _seed_accounts(password: str, departments: dict[str, Department]) -> None:
+    street = Organization.objects.get(code="s01")
+    grid = Grid.objects.filter(branch__tree_id=street.tree_id, kind=Grid.Kind.URBAN).order_by("code").first()
+    assert grid is not None
+    accounts = [
+        ("admin", {"is_superuser": True, "is_staff": True, "role": User.Role.LEADER, "first_name": "区管理员"}),
+        ("official", {"role": User.Role.OFFICIAL, "scope_node": street, "first_name": "街道干部"}),
+        ("worker", {"role": User.Role.WORKER, "scope_node": grid.branch, "first_name": "网格员"}),
+        ("dept", {"role": User.Role.DEPARTMENT, "department": departments["housing"], "first_name": "住建局"}),
+    ]
+    for username, fields in accounts:
+        user, _ = User.objects.update_or_create(username=username, defaults=fields)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        if username == "worker":
+            GridAssignment.objects.get_or_create(grid=grid, user=user, role=GridAssignment.Role.FULL_TIME)

@@ -1,0 +1,66 @@
+"""What every app shares: the user with their scope, and the district's departments."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Department(models.Model):
+    """A functional department of the district (职能部门) that petitions are dispatched to."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """An account. Its scope is a node of the chain or a department; admins see everything."""
+
+    class Role(models.TextChoices):
+        WORKER = "worker", _("grid worker")
+        OFFICIAL = "official", _("street official")
+        DEPARTMENT = "department", _("department staff")
+        LEADER = "leader", _("district leadership")
+
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.WORKER)
+    scope_node = models.ForeignKey(
+        "parties.Organization",
+        verbose_name=_("scope (chain node)"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.is_superuser or self.role == self.Role.LEADER
+
+    def scope_label(self) -> str:
+        if self.sees_everything:
+            return str(_("the whole district"))
+        if self.role == self.Role.DEPARTMENT and self.department_id:
+            return str(self.department)
+        if self.scope_node_id:
+            return self.scope_node.path_label()  # type: ignore[union-attr]
+        return str(_("no scope assigned"))

@@ -1,0 +1,169 @@
+"""Grids (网格) and what they hold: buildings, households, residents, and the staff assigned."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from encrypted_fields.fields import EncryptedCharField
+
+from parties.models import GRID_LEVEL_KINDS, HOUSEHOLD_KINDS, Organization
+
+from .identity import mask_id_card, mask_phone
+
+
+class Grid(models.Model):
+    """The unit of service, led by a grid-level node of the chain (单建 or 联建)."""
+
+    class Kind(models.TextChoices):
+        URBAN = "urban", _("urban community grid")
+        RURAL = "rural", _("rural grid")
+        DEDICATED = "dedicated", _("dedicated grid")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.URBAN)
+    branch = models.ForeignKey(
+        Organization,
+        verbose_name=_("leading Party node"),
+        on_delete=models.PROTECT,
+        related_name="grids",
+        limit_choices_to={"kind__in": sorted(GRID_LEVEL_KINDS)},
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("grid")
+        verbose_name_plural = _("grids")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.branch_id and self.branch.kind not in GRID_LEVEL_KINDS:
+            raise ValidationError({"branch": _("A grid is led by a grid Party branch or a grid Party group.")})
+
+    def household_standard(self) -> int | None:
+        """How many households a grid of this kind is sized for, if there is a standard."""
+        return settings.GRID_HOUSEHOLD_STANDARD.get(self.kind)
+
+    def sizing_warning(self, household_count: int) -> str | None:
+        """A warning (never a block) when the grid is far from its sizing standard (±50 %)."""
+        standard = self.household_standard()
+        if not standard:
+            return None
+        if household_count < standard * 0.5:
+            return str(_("far below the standard of about %(n)d households") % {"n": standard})
+        if household_count > standard * 1.5:
+            return str(_("far above the standard of about %(n)d households") % {"n": standard})
+        return None
+
+
+class Building(models.Model):
+    """A building (楼栋) in a grid; in a village, a group of houses."""
+
+    grid = models.ForeignKey(Grid, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="buildings")
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("building")
+        verbose_name_plural = _("buildings")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Household(models.Model):
+    """A household (户): a residence, a shop, or a resident unit (驻区单位)."""
+
+    class Kind(models.TextChoices):
+        RESIDENCE = "residence", _("residence")
+        SHOP = "shop", _("shop")
+        UNIT = "unit", _("resident unit")
+
+    building = models.ForeignKey(
+        Building, verbose_name=_("building"), on_delete=models.PROTECT, related_name="households"
+    )
+    room = models.CharField(_("room"), max_length=20)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.RESIDENCE)
+    linked_node = models.ForeignKey(
+        Organization,
+        verbose_name=_("linked Party member household"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="linked_households",
+        limit_choices_to={"kind__in": sorted(HOUSEHOLD_KINDS)},
+        help_text=_("一户联十户: the member household that looks after this one"),
+    )
+
+    class Meta:
+        ordering = ["building_id", "room"]
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        constraints = [models.UniqueConstraint(fields=["building", "room"], name="household_room_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.building} {self.room}"
+
+    def clean(self) -> None:
+        if self.linked_node_id and self.linked_node.kind not in HOUSEHOLD_KINDS:
+            raise ValidationError(
+                {"linked_node": _("Only a member household or contact household can link households.")}
+            )
+
+
+class Resident(models.Model):
+    """A resident. The ID-card number is encrypted; a keyed hash finds duplicates without decrypting."""
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("household"), on_delete=models.CASCADE, related_name="residents"
+    )
+    name = models.CharField(_("name"), max_length=50)
+    id_card = EncryptedCharField(_("ID-card number"), max_length=18, blank=True)
+    id_card_hash = models.CharField(
+        _("ID-card look-up hash"), max_length=64, blank=True, null=True, unique=True, editable=False
+    )
+    phone = models.CharField(_("phone"), max_length=11, blank=True)
+
+    class Meta:
+        ordering = ["household_id", "id"]
+        verbose_name = _("resident")
+        verbose_name_plural = _("residents")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def masked_id_card(self) -> str:
+        return mask_id_card(self.id_card)
+
+
+class GridAssignment(models.Model):
+    """A member of staff assigned to a grid with a role."""
+
+    class Role(models.TextChoices):
+        LEADER = "leader", _("grid leader")
+        FULL_TIME = "full_time", _("full-time grid worker")
+        PART_TIME = "part_time", _("part-time grid worker")
+        PROFESSIONAL = "professional", _("professional grid worker")
+        INSTRUCTOR = "instructor", _("grid instructor")
+
+    grid = models.ForeignKey(Grid, verbose_name=_("grid"), on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("staff"), on_delete=models.CASCADE, related_name="grid_assignments"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("grid staff assignment")
+        verbose_name_plural = _("grid staff assignments")
+        constraints = [models.UniqueConstraint(fields=["grid", "user", "role"], name="assignment_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.grid} · {self.get_role_display()} · {self.user}"

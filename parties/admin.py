@@ -1,0 +1,82 @@
+from typing import Any
+
+from django import http
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from mptt.admin import DraggableMPTTAdmin
+
+from . import services
+from .models import Member, Organization
+
+
+@admin.register(Organization)
+class OrganizationAdmin(DraggableMPTTAdmin):
+    """The chain as an indented, draggable tree. Every write goes through ``parties.services``."""
+
+    list_display = ("tree_actions", "indented_title", "kind", "code", "secretary")
+    list_display_links = ("indented_title",)
+    list_filter = ("kind",)
+    search_fields = ("name", "code")
+    autocomplete_fields = ("secretary",)
+    list_per_page = 500
+    mptt_level_indent = 24
+
+    def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: bool) -> None:
+        fields = {f: form.cleaned_data[f] for f in form.cleaned_data if f != "parent"}
+        parent = form.cleaned_data.get("parent")
+        if change:
+            services.organization_update(node=obj, parent=parent, **fields)
+        else:
+            node = services.organization_create(
+                kind=fields["kind"],
+                name=fields["name"],
+                code=fields["code"],
+                parent=parent,
+                secretary_id=fields["secretary"].pk if fields.get("secretary") else None,
+            )
+            obj.pk = node.pk
+
+    def delete_model(self, request: HttpRequest, obj: Organization) -> None:
+        services.organization_delete(node=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Organization]) -> None:
+        # Leaves first, so every delete removes a node without children.
+        for node in queryset.order_by("-level"):
+            services.organization_delete(node=node)
+
+    def _move_node(self, request: HttpRequest) -> http.HttpResponse:
+        position = request.POST.get("position")
+        if position not in ("last-child", "left", "right"):
+            self.message_user(request, _("Did not understand moving instruction."), level=messages.ERROR)
+            return http.HttpResponse("FAIL, unknown instruction.")
+        queryset = self.get_queryset(request)
+        try:
+            node = queryset.get(pk=request.POST.get("cut_item"))
+            target = queryset.get(pk=request.POST.get("pasted_on"))
+        except (Organization.DoesNotExist, TypeError, ValueError):
+            self.message_user(request, _("Objects have disappeared, try again."), level=messages.ERROR)
+            return http.HttpResponse("FAIL, invalid objects.")
+        if not self.has_change_permission(request, node):
+            self.message_user(request, _("No permission"), level=messages.ERROR)
+            return http.HttpResponse("FAIL, no permission.")
+        try:
+            services.organization_move(node=node, target=target, position=position)
+        except ValidationError as exc:
+            message = " ".join(m for msgs in exc.message_dict.values() for m in msgs)
+            self.message_user(request, message, level=messages.ERROR)
+            return http.HttpResponse("FAIL, invalid move.")
+        self.log_change(request, node, [{"changed": {"fields": ["parent"]}}])
+        self.message_user(request, _("%s has been successfully moved.") % node)
+        return http.HttpResponse("OK")
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ("name", "organization", "in_service", "workplace")
+    list_filter = ("in_service", "organization__kind")
+    search_fields = ("name", "workplace", "organization__name")
+    autocomplete_fields = ("organization", "household")
+    list_select_related = ("organization",)

@@ -1,0 +1,143 @@
+"""The party organisation chain (党组织链条): one django-mptt tree per street or town."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from mptt.models import MPTTModel, TreeForeignKey
+
+
+class Kind(models.TextChoices):
+    # urban chain
+    STREET = "street", _("street Party working committee")
+    COMMUNITY = "community", _("community Party committee")
+    GRID_BRANCH = "grid_branch", _("grid Party branch")
+    BUILDING_GROUP = "building_group", _("building Party group")
+    MEMBER_HOUSEHOLD = "member_household", _("Party member central household")
+    # rural chain
+    TOWN = "town", _("town Party committee")
+    VILLAGE = "village", _("village Party branch")
+    GRID_GROUP = "grid_group", _("grid Party group")
+    CONTACT_HOUSEHOLD = "contact_household", _("Party member contact household")
+
+
+# The single source of truth for what may hang under what. ``None`` means "may be a root".
+ALLOWED_PARENT_KINDS: dict[str, frozenset[str | None]] = {
+    Kind.STREET: frozenset({None}),
+    Kind.COMMUNITY: frozenset({Kind.STREET}),
+    Kind.GRID_BRANCH: frozenset({Kind.COMMUNITY}),
+    Kind.BUILDING_GROUP: frozenset({Kind.GRID_BRANCH}),
+    Kind.MEMBER_HOUSEHOLD: frozenset({Kind.BUILDING_GROUP}),
+    Kind.TOWN: frozenset({None}),
+    Kind.VILLAGE: frozenset({Kind.TOWN}),
+    Kind.GRID_GROUP: frozenset({Kind.VILLAGE}),
+    Kind.CONTACT_HOUSEHOLD: frozenset({Kind.GRID_GROUP}),
+}
+
+# Nodes that lead grids (支部建在网格上).
+GRID_LEVEL_KINDS = frozenset({Kind.GRID_BRANCH, Kind.GRID_GROUP})
+# Nodes that link the households around them (一户联十户).
+HOUSEHOLD_KINDS = frozenset({Kind.MEMBER_HOUSEHOLD, Kind.CONTACT_HOUSEHOLD})
+ROOT_KINDS = frozenset(k for k, parents in ALLOWED_PARENT_KINDS.items() if None in parents)
+
+
+def kind_rule_error(kind: str, parent_kind: str | None) -> str | None:
+    """Why ``kind`` may not hang under ``parent_kind``, or None when it may."""
+    allowed = ALLOWED_PARENT_KINDS.get(kind, frozenset())
+    if parent_kind in allowed:
+        return None
+    label = Kind(kind).label
+    if parent_kind is None:
+        return str(_("A %(kind)s cannot be a top-level node.") % {"kind": label})
+    names = "、".join(str(Kind(k).label) for k in sorted(k for k in allowed if k))
+    return str(
+        _("A %(kind)s cannot be placed under a %(parent)s; it belongs under: %(allowed)s.")
+        % {"kind": label, "parent": Kind(parent_kind).label, "allowed": names or "—"}
+    )
+
+
+class Organization(MPTTModel):
+    """A node of the chain: the place it leads, its kind, its secretary and its members."""
+
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    parent = TreeForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    secretary = models.ForeignKey(
+        "parties.Member",
+        verbose_name=_("secretary"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class MPTTMeta:
+        order_insertion_by: list[str] = []
+
+    class Meta:
+        verbose_name = _("chain node")
+        verbose_name_plural = _("chain nodes")
+        indexes = [models.Index(fields=["tree_id", "lft", "rght"], name="org_subtree")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        parent = self.parent
+        if parent is not None and self.pk and (
+            parent.pk == self.pk
+            or (
+                parent.tree_id == self.tree_id
+                and self.lft is not None
+                and self.lft <= parent.lft <= self.rght
+            )
+        ):
+            raise ValidationError({"parent": _("A node cannot be placed under itself or its own descendant.")})
+        error = kind_rule_error(self.kind, parent.kind if parent else None)
+        if error:
+            raise ValidationError({"parent": error})
+
+    def path_label(self) -> str:
+        """The node's name with its ancestors, e.g. 交通街道 / 磷肥厂社区."""
+        names = [a.name for a in self.get_ancestors()] + [self.name]
+        return " / ".join(names)
+
+
+class Member(models.Model):
+    """A Party member (党员), belonging to a node; an in-service member also reports to where they live."""
+
+    name = models.CharField(_("name"), max_length=50)
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organization"), on_delete=models.PROTECT, related_name="members"
+    )
+    in_service = models.BooleanField(
+        _("in-service member"), default=False, help_text=_("在职党员: works elsewhere, reports to the community")
+    )
+    workplace = models.CharField(_("workplace unit"), max_length=100, blank=True)
+    household = models.ForeignKey(
+        "grids.Household",
+        verbose_name=_("household"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="party_members",
+    )
+
+    class Meta:
+        ordering = ["organization_id", "name"]
+        verbose_name = _("Party member")
+        verbose_name_plural = _("Party members")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.in_service and not self.workplace:
+            raise ValidationError({"workplace": _("An in-service member needs a workplace unit.")})

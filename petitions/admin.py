@@ -1,0 +1,70 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import Category, FollowUp, Petition, PetitionEvent, Reminder
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = (
+        "code", "name", "service_area", "default_department",
+        "accept_hours", "resolve_working_days", "follow_up_working_days", "is_active",
+    )
+    list_filter = ("service_area", "is_active")
+    search_fields = ("code", "name")
+    list_select_related = ("default_department",)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class EventInline(ReadOnlyInline):
+    model = PetitionEvent
+    fields = ("at", "action", "from_status", "to_status", "actor", "department", "note")
+    readonly_fields = fields
+
+
+class FollowUpInline(ReadOnlyInline):
+    model = FollowUp
+    fields = ("at", "reached", "solved", "satisfaction", "by", "note")
+    readonly_fields = fields
+
+
+@admin.register(Petition)
+class PetitionAdmin(admin.ModelAdmin):
+    """Read-only in admin: a petition changes only through the workflow (pages, API, tasks)."""
+
+    list_display = ("number", "title", "status", "priority", "grid", "category", "department", "registered_at")
+    list_filter = ("status", "priority", "category__service_area", "department")
+    search_fields = ("number", "title")
+    list_select_related = ("grid", "category", "department")
+    date_hierarchy = "registered_at"
+    inlines = [EventInline, FollowUpInline]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    list_display = ("petition", "stage", "level", "round", "created_at", "sent_at")
+    list_filter = ("level", "stage")
+    raw_id_fields = ("petition",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,0 +1,250 @@
+"""Petitions (诉求) and their closed loop: categories, the append-only event log, follow-ups, reminders."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from grids.identity import mask_phone
+
+
+class ServiceArea(models.TextChoices):
+    """The seven service areas of a grid (网格服务七类事项)."""
+
+    INFORMATION = "information", _("information collection")
+    SURVEY = "survey", _("opinion survey")
+    PUBLICITY = "publicity", _("policy publicity")
+    KEY_POPULATION = "key_population", _("key-population service")
+    ERRANDS = "errands", _("errands on behalf of residents")
+    SAFETY = "safety", _("safety hazard")
+    DISPUTE = "dispute", _("dispute mediation")
+
+
+class Category(models.Model):
+    """A kind of matter (事项类别): its default department and its deadlines."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    service_area = models.CharField(_("service area"), max_length=20, choices=ServiceArea.choices)
+    default_department = models.ForeignKey(
+        "governance.Department",
+        verbose_name=_("default department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    accept_hours = models.PositiveIntegerField(_("accept within (hours)"), default=2)
+    resolve_working_days = models.PositiveIntegerField(_("resolve within (working days)"), default=5)
+    follow_up_working_days = models.PositiveIntegerField(_("follow up within (working days)"), default=1)
+    urgent_accept_hours = models.PositiveIntegerField(_("urgent: accept within (hours)"), default=1)
+    urgent_resolve_working_days = models.PositiveIntegerField(_("urgent: resolve within (working days)"), default=1)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["service_area", "code"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Status(models.TextChoices):
+    REGISTERED = "registered", _("registered")
+    DISPATCHED = "dispatched", _("dispatched")
+    ACCEPTED = "accepted", _("accepted")
+    RESOLVED = "resolved", _("resolved")
+    CLOSED = "closed", _("closed")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+OPEN_STATUSES = frozenset({Status.REGISTERED, Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED})
+
+
+class Priority(models.TextChoices):
+    NORMAL = "normal", _("normal")
+    URGENT = "urgent", _("urgent")
+
+
+class Petition(models.Model):
+    """A resident's request or a problem found on patrol. Its status changes only in ``workflow``."""
+
+    number = models.CharField(_("number"), max_length=20, unique=True, null=True, editable=False)
+    grid = models.ForeignKey("grids.Grid", verbose_name=_("grid"), on_delete=models.PROTECT, related_name="petitions")
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="+")
+    priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL)
+    title = models.CharField(_("title"), max_length=100)
+    description = models.TextField(_("description"), max_length=4000)
+    household = models.ForeignKey(
+        "grids.Household",
+        verbose_name=_("household"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="petitions",
+    )
+    reporter_name = models.CharField(_("resident's name"), max_length=50, blank=True)
+    reporter_phone = models.CharField(_("resident's phone"), max_length=11, blank=True)
+
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.REGISTERED, editable=False
+    )
+    department = models.ForeignKey(
+        "governance.Department",
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="petitions",
+        editable=False,
+    )
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("registered by"), on_delete=models.PROTECT, related_name="+"
+    )
+    registered_at = models.DateTimeField(_("registered at"), db_index=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True, editable=False)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True, editable=False)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    accept_due = models.DateTimeField(_("accept by"), null=True, blank=True, editable=False)
+    resolve_due = models.DateTimeField(_("resolve by"), null=True, blank=True, editable=False)
+    follow_up_due = models.DateTimeField(_("follow up by"), null=True, blank=True, editable=False)
+    # The deadline of the stage the petition is in now; NULL once closed or cancelled. Indexed for the
+    # overdue scan and the "overdue" filter.
+    current_due = models.DateTimeField(_("current deadline"), null=True, blank=True, editable=False)
+    resolved_on_grid = models.BooleanField(_("resolved on the grid"), default=False, editable=False)
+    result = models.TextField(_("result"), blank=True, editable=False)
+    rehandle_count = models.PositiveSmallIntegerField(_("re-handled"), default=0, editable=False)
+    escalated = models.BooleanField(_("escalated"), default=False, editable=False)
+
+    class Meta:
+        ordering = ["-registered_at", "-id"]
+        verbose_name = _("petition")
+        verbose_name_plural = _("petitions")
+        indexes = [
+            models.Index(fields=["grid", "-registered_at", "-id"], name="petition_grid_recent"),
+            models.Index(fields=["department", "-registered_at", "-id"], name="petition_dept_recent"),
+            models.Index(fields=["status", "current_due"], name="petition_status_due"),
+            models.Index(fields=["-registered_at", "-id"], name="petition_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("petitions:detail", args=[self.pk])
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.reporter_phone)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class PetitionEvent(models.Model):
+    """One step of a petition's history. Append-only: rows are added, never edited (可追溯)."""
+
+    petition = models.ForeignKey(Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("action"), max_length=16)
+    from_status = models.CharField(_("from"), max_length=12, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=12, choices=Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("at"))
+    note = models.TextField(_("note"), blank=True)
+    department = models.ForeignKey(
+        "governance.Department", verbose_name=_("department"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("petition event")
+        verbose_name_plural = _("petition events")
+
+    def __str__(self) -> str:
+        return f"{self.petition_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Satisfaction(models.TextChoices):
+    """The national five-level scale (好差评, GB/T 39735)."""
+
+    VERY_SATISFIED = "very_satisfied", _("very satisfied")
+    SATISFIED = "satisfied", _("satisfied")
+    BASICALLY_SATISFIED = "basically_satisfied", _("basically satisfied")
+    DISSATISFIED = "dissatisfied", _("dissatisfied")
+    VERY_DISSATISFIED = "very_dissatisfied", _("very dissatisfied")
+
+
+SATISFIED_LEVELS = frozenset(
+    {Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED}
+)
+
+
+class FollowUp(models.Model):
+    """A call back to the resident after resolution (回访)."""
+
+    petition = models.ForeignKey(
+        Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="follow_ups"
+    )
+    reached = models.BooleanField(_("resident reached"))
+    solved = models.BooleanField(_("problem solved"), null=True)
+    satisfaction = models.CharField(_("satisfaction"), max_length=24, choices=Satisfaction.choices, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+
+    def __str__(self) -> str:
+        return f"{self.petition_id} {self.at:%Y-%m-%d}"
+
+
+class Reminder(models.Model):
+    """An overdue reminder or escalation, recorded once per petition, stage, level and round."""
+
+    class Level(models.TextChoices):
+        REMIND = "remind", _("reminder to the department")
+        STREET = "street", _("escalated to the street")
+        DISTRICT = "district", _("escalated to the district")
+
+    petition = models.ForeignKey(Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="reminders")
+    stage = models.CharField(_("stage"), max_length=12, choices=Status.choices)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    round = models.PositiveSmallIntegerField(_("round"), default=0)
+    created_at = models.DateTimeField(_("created at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
+        constraints = [
+            models.UniqueConstraint(fields=["petition", "stage", "level", "round"], name="reminder_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.petition_id} {self.stage} {self.level}"
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a create request carrying an ``Idempotency-Key``, kept per user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once")]
+
+    def __str__(self) -> str:
+        return self.key

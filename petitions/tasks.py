@@ -1,0 +1,11 @@
+"""Celery tasks: thin, ids in, services out."""
+
+from celery import shared_task
+
+from . import reminders
+
+
+@shared_task(name="petitions.tasks.scan_overdue")
+def scan_overdue() -> int:
+    """Record (once) a reminder or escalation for every open petition past its stage deadline."""
+    return reminders.record_overdue_reminders()

@@ -1,0 +1,139 @@
+"""The state machine of the closed loop 网格吹哨 → 部门报到 → 办结反馈 → 回访.
+
+One table of transitions, one function that applies them. Nothing else writes ``Petition.status``.
+
+    registered ──dispatch──▶ dispatched ──accept──▶ accepted ──resolve──▶ resolved ──follow_up──▶ closed
+        │                       │                                            │
+        │                       └──return──▶ registered                      └─reopen─▶ dispatched (重办)
+        ├──resolve_on_grid──▶ resolved                                       └─reopen_on_grid─▶ registered
+        └──cancel──▶ cancelled
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from governance.access import restrict
+from governance.models import User
+
+from .models import Petition, PetitionEvent, Status
+
+R = User.Role
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: frozenset[str]
+    target: str
+    roles: frozenset[str]
+    label: object
+
+
+def _t(action: str, sources: set[str], target: str, roles: set[str], label: object) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(roles), label)
+
+
+# Leadership (and superusers) may take any step; the table names who else may.
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        _t("dispatch", {Status.REGISTERED}, Status.DISPATCHED, {R.OFFICIAL}, gettext_lazy("dispatch")),
+        _t("cancel", {Status.REGISTERED}, Status.CANCELLED, {R.OFFICIAL}, gettext_lazy("cancel")),
+        _t("resolve_on_grid", {Status.REGISTERED}, Status.RESOLVED, {R.WORKER, R.OFFICIAL},
+           gettext_lazy("resolve on the grid")),
+        _t("accept", {Status.DISPATCHED}, Status.ACCEPTED, {R.DEPARTMENT}, gettext_lazy("accept")),
+        _t("return", {Status.DISPATCHED}, Status.REGISTERED, {R.DEPARTMENT}, gettext_lazy("return")),
+        _t("resolve", {Status.ACCEPTED}, Status.RESOLVED, {R.DEPARTMENT}, gettext_lazy("resolve")),
+        _t("follow_up", {Status.RESOLVED}, Status.CLOSED, {R.WORKER, R.OFFICIAL}, gettext_lazy("follow up")),
+        _t("follow_up_unreached", {Status.RESOLVED}, Status.RESOLVED, {R.WORKER, R.OFFICIAL},
+           gettext_lazy("follow-up call, resident not reached")),
+        _t("reopen", {Status.RESOLVED}, Status.DISPATCHED, {R.WORKER, R.OFFICIAL},
+           gettext_lazy("reopen for re-handling")),
+        _t("reopen_on_grid", {Status.RESOLVED}, Status.REGISTERED, {R.WORKER, R.OFFICIAL},
+           gettext_lazy("reopen on the grid")),
+    )
+}
+
+# Actions recorded in the timeline that are not status transitions.
+REGISTER = "register"
+
+
+class TransitionNotAllowed(Exception):
+    """The action is not possible from the petition's current status (HTTP 409)."""
+
+
+def may(user: User, petition: Petition, action: str) -> bool:
+    """Whether ``user`` may take ``action`` on ``petition`` now (for showing buttons)."""
+    transition = TRANSITIONS[action]
+    return petition.status in transition.sources and _role_allows(user, petition, transition)
+
+
+def _role_allows(user: User, petition: Petition, transition: Transition) -> bool:
+    if user.sees_everything:
+        return True
+    if user.role not in transition.roles:
+        return False
+    if user.role == R.DEPARTMENT:
+        return petition.department_id is not None and petition.department_id == user.department_id
+    return True
+
+
+Change = Callable[[Petition, dt.datetime], None]
+
+
+def apply(
+    *,
+    petition_id: int,
+    action: str,
+    actor: User,
+    note: str = "",
+    change: Change | None = None,
+    on_commit: Callable[[Petition], None] | None = None,
+) -> Petition:
+    """Apply ``action`` in one transaction: lock the row, re-check state and permission, write, log.
+
+    Raises ``Http404`` when the petition is missing or outside the actor's scope,
+    ``PermissionDenied`` when the actor's role may not take this step, and ``TransitionNotAllowed``
+    when the current status does not allow it. Nothing is written in any of these cases.
+    """
+    from governance.access import get_visible_or_404
+
+    transition = TRANSITIONS[action]
+    with transaction.atomic():
+        petition = get_visible_or_404(actor, Petition.objects.select_for_update(of=("self",)), pk=petition_id)
+        if not _role_allows(actor, petition, transition):
+            raise PermissionDenied(_("You may not %(action)s this petition.") % {"action": transition.label})
+        if petition.status not in transition.sources:
+            raise TransitionNotAllowed(
+                _("Cannot %(action)s a petition that is %(status)s.")
+                % {"action": transition.label, "status": petition.get_status_display()}
+            )
+        now = timezone.now()
+        from_status = petition.status
+        petition.status = transition.target
+        if change is not None:
+            change(petition, now)
+        petition.save()
+        PetitionEvent.objects.create(
+            petition=petition,
+            action=action,
+            from_status=from_status,
+            to_status=petition.status,
+            actor=actor,
+            at=now,
+            note=note,
+            department=petition.department,
+        )
+        if on_commit is not None:
+            transaction.on_commit(lambda: on_commit(petition))
+    return petition
+
+
+__all__ = ["REGISTER", "TRANSITIONS", "Transition", "TransitionNotAllowed", "apply", "may", "restrict"]

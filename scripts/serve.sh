@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Serve the embedded default: gunicorn in the foreground, a Celery worker with embedded beat beside it.
+set -euo pipefail
+host=$1 port=$2 password=$3
+cd "$(dirname "$0")/.."
+mkdir -p var/celery/queue var/celery/processed var/log
+.venv/bin/celery -A governance worker -B --concurrency 1 --loglevel INFO \
+  --schedule var/celerybeat-schedule >var/log/celery.log 2>&1 &
+worker=$!
+trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
+cat <<TXT
+
+  Wangge is running:  http://$host:$port/      (admin: http://$host:$port/admin/)
+  Demo accounts (password: $password):
+    admin     — the whole district, Django admin
+    official  — a street official (交通街道)
+    worker    — a grid worker in that street
+    dept      — staff of 区住房和城乡建设局
+  Celery worker + beat log: var/log/celery.log        Stop with Ctrl-C.
+
+TXT
+.venv/bin/gunicorn governance.wsgi --bind "$host:$port" --workers 2 --access-logfile - --log-level warning
