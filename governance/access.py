@@ -8,6 +8,7 @@ the same way (404).
 
 from typing import Any, TypeVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
@@ -91,7 +92,7 @@ def get_visible_or_404(user: Any, queryset: QuerySet[M], **lookup: Any) -> M:
     """The object if it exists *and* is in the user's scope; otherwise 404 either way."""
     try:
         return restrict(user, queryset).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
 
 

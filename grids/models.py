@@ -39,7 +39,7 @@ class Grid(models.Model):
         return self.name
 
     def clean(self) -> None:
-        if self.branch_id and self.branch.kind not in GRID_LEVEL_KINDS:
+        if self.branch_id is not None and self.branch.kind not in GRID_LEVEL_KINDS:
             raise ValidationError({"branch": _("A grid is led by a grid Party branch or a grid Party group.")})
 
     def household_standard(self) -> int | None:
@@ -108,7 +108,7 @@ class Household(models.Model):
         return f"{self.building} {self.room}"
 
     def clean(self) -> None:
-        if self.linked_node_id and self.linked_node.kind not in HOUSEHOLD_KINDS:
+        if self.linked_node is not None and self.linked_node.kind not in HOUSEHOLD_KINDS:
             raise ValidationError(
                 {"linked_node": _("Only a member household or contact household can link households.")}
             )

@@ -34,9 +34,9 @@ ALLOWED_PARENT_KINDS: dict[str, frozenset[str | None]] = {
 }
 
 # Nodes that lead grids (支部建在网格上).
-GRID_LEVEL_KINDS = frozenset({Kind.GRID_BRANCH, Kind.GRID_GROUP})
+GRID_LEVEL_KINDS: frozenset[str] = frozenset({Kind.GRID_BRANCH, Kind.GRID_GROUP})
 # Nodes that link the households around them (一户联十户).
-HOUSEHOLD_KINDS = frozenset({Kind.MEMBER_HOUSEHOLD, Kind.CONTACT_HOUSEHOLD})
+HOUSEHOLD_KINDS: frozenset[str] = frozenset({Kind.MEMBER_HOUSEHOLD, Kind.CONTACT_HOUSEHOLD})
 ROOT_KINDS = frozenset(k for k, parents in ALLOWED_PARENT_KINDS.items() if None in parents)
 
 

@@ -215,7 +215,9 @@ class Reminder(models.Model):
         STREET = "street", _("escalated to the street")
         DISTRICT = "district", _("escalated to the district")
 
-    petition = models.ForeignKey(Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="reminders")
+    petition = models.ForeignKey(
+        Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="reminders"
+    )
     stage = models.CharField(_("stage"), max_length=12, choices=Status.choices)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
     round = models.PositiveSmallIntegerField(_("round"), default=0)

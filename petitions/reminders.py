@@ -32,7 +32,7 @@ def record_overdue_reminders(*, now: dt.datetime | None = None, batch: int = 500
     )
     for petition_id, status, due, rehandles in overdue.iterator(chunk_size=batch):
         for level, after in LEVEL_AFTER:
-            if now - due < after:
+            if due is None or now - due < after:
                 break
             try:
                 with transaction.atomic():

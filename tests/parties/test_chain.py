@@ -16,7 +16,8 @@ from ..factories import node
 class TestKindRules:
     def test_urban_and_rural_chains_build(self) -> None:
         street = node(Kind.STREET)
-        household = node(Kind.MEMBER_HOUSEHOLD, node(Kind.BUILDING_GROUP, node(Kind.GRID_BRANCH, node(Kind.COMMUNITY, street))))
+        branch = node(Kind.GRID_BRANCH, node(Kind.COMMUNITY, street))
+        household = node(Kind.MEMBER_HOUSEHOLD, node(Kind.BUILDING_GROUP, branch))
         town = node(Kind.TOWN)
         contact = node(Kind.CONTACT_HOUSEHOLD, node(Kind.GRID_GROUP, node(Kind.VILLAGE, town)))
         assert household.level == 4 and household.tree_id == street.tree_id

@@ -1,0 +1,52 @@
+"""The petition filters, shared by the list page and the API (django-filter)."""
+
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from governance.models import Department
+from grids.models import Grid
+from parties.models import Organization
+
+from .models import OPEN_STATUSES, Category, Petition, Status
+
+
+class PetitionFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(label=_("status"), choices=Status.choices)
+    node = django_filters.NumberFilter(label=_("chain node"), method="filter_node")
+    grid = django_filters.CharFilter(label=_("grid"), field_name="grid__code")
+    department = django_filters.CharFilter(label=_("department"), field_name="department__code")
+    category = django_filters.CharFilter(label=_("category"), field_name="category__code")
+    overdue = django_filters.BooleanFilter(label=_("overdue"), method="filter_overdue")
+    q = django_filters.CharFilter(label=_("number or title"), method="filter_q")
+
+    class Meta:
+        model = Petition
+        fields = ["status", "node", "grid", "department", "category", "overdue", "q"]
+
+    def filter_node(self, queryset: QuerySet[Petition], name: str, value: Any) -> QuerySet[Petition]:
+        node = Organization.objects.filter(pk=value).only("tree_id", "lft", "rght").first()
+        if node is None:
+            return queryset.none()
+        grids = Grid.objects.filter(
+            branch__tree_id=node.tree_id, branch__lft__gte=node.lft, branch__lft__lte=node.rght
+        ).values("id")
+        return queryset.filter(grid_id__in=grids)
+
+    def filter_overdue(self, queryset: QuerySet[Petition], name: str, value: bool | None) -> QuerySet[Petition]:
+        if value is None:
+            return queryset
+        overdue = Q(status__in=OPEN_STATUSES, current_due__lt=timezone.now())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+
+    def filter_q(self, queryset: QuerySet[Petition], name: str, value: str) -> QuerySet[Petition]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(number=value) | Q(title__icontains=value))
+
+
+__all__ = ["Category", "Department", "PetitionFilterSet"]

@@ -1,0 +1,29 @@
+"""Reads of petitions: every one starts from the user's scope (``governance.access.restrict``)."""
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from governance.access import get_visible_or_404, restrict
+
+from .filters import PetitionFilterSet
+from .models import Petition, PetitionEvent
+
+
+def petition_list_for(user: Any, params: Any = None) -> tuple[PetitionFilterSet, QuerySet[Petition]]:
+    """The petitions ``user`` may see, filtered by ``params`` (status, node, grid, ...), newest first."""
+    base = restrict(user, Petition.objects.all()).select_related("grid", "category", "department")
+    filterset = PetitionFilterSet(params or None, queryset=base)
+    queryset = filterset.qs if filterset.is_valid() else base.none()
+    return filterset, queryset.order_by("-registered_at", "-id")
+
+
+def petition_detail_for(user: Any, petition_id: Any) -> Petition:
+    """One petition with its timeline and follow-ups; 404 when missing or outside the scope."""
+    queryset = Petition.objects.select_related(
+        "grid", "grid__branch", "category", "department", "household__building", "registered_by"
+    ).prefetch_related(
+        Prefetch("events", queryset=PetitionEvent.objects.select_related("actor", "department")),
+        "follow_ups__by",
+    )
+    return get_visible_or_404(user, queryset, pk=petition_id)
