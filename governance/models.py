@@ -11,6 +11,11 @@ class Department(models.Model):
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
     is_active = models.BooleanField(_("active"), default=True)
+    webhook_url = models.URLField(
+        _("group robot webhook"),
+        blank=True,
+        help_text=_("WeCom or DingTalk group robot address; overdue reminders are posted there as JSON."),
+    )
 
     class Meta:
         ordering = ["code"]

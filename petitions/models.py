@@ -223,6 +223,7 @@ class Reminder(models.Model):
     round = models.PositiveSmallIntegerField(_("round"), default=0)
     created_at = models.DateTimeField(_("created at"))
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivery = models.JSONField(_("delivery"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("reminder")
@@ -233,6 +234,31 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.petition_id} {self.stage} {self.level}"
+
+
+class Notification(models.Model):
+    """An in-app notification (站内提醒): one per reminder and recipient."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    reminder = models.ForeignKey(
+        Reminder, verbose_name=_("reminder"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    petition = models.ForeignKey(Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="+")
+    text = models.CharField(_("text"), max_length=200)
+    created_at = models.DateTimeField(_("created at"))
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [models.UniqueConstraint(fields=["reminder", "user"], name="notification_once")]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class IdempotencyKey(models.Model):
