@@ -9,3 +9,9 @@ from . import reminders
 def scan_overdue() -> int:
     """Record (once) a reminder or escalation for every open petition past its stage deadline."""
     return reminders.record_overdue_reminders()
+
+
+@shared_task(name="petitions.tasks.deliver_reminder")
+def deliver_reminder(reminder_id: int) -> bool:
+    """Send one recorded reminder on its channels; a repeat delivery of the same id sends nothing."""
+    return reminders.deliver(reminder_id)

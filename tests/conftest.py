@@ -39,14 +39,14 @@ def world(db: None) -> World:
     community = node(Kind.COMMUNITY, street, name="磷肥厂社区")
     branch = node(Kind.GRID_BRANCH, community, name="磷肥厂社区第一网格党支部")
     branch2 = node(Kind.GRID_BRANCH, community, name="磷肥厂社区第二网格党支部")
-    grid = GridFactory(branch=branch, name="磷肥厂社区第一网格")
-    other = GridFactory(branch=branch2, name="磷肥厂社区第二网格")
+    grid = GridFactory.create(branch=branch, name="磷肥厂社区第一网格")
+    other = GridFactory.create(branch=branch2, name="磷肥厂社区第二网格")
     other_street = node(Kind.STREET, name="江边街道")
     foreign_branch = node(Kind.GRID_BRANCH, node(Kind.COMMUNITY, other_street, name="站江社区"))
-    foreign_grid = GridFactory(branch=foreign_branch, name="站江社区第一网格")
-    housing = DepartmentFactory(code="housing", name="区住房和城乡建设局")
-    police = DepartmentFactory(code="police", name="区公安分局")
-    category = CategoryFactory(code="roof-leak", name="房屋漏水", default_department=housing)
+    foreign_grid = GridFactory.create(branch=foreign_branch, name="站江社区第一网格")
+    housing = DepartmentFactory.create(code="housing", name="区住房和城乡建设局")
+    police = DepartmentFactory.create(code="police", name="区公安分局")
+    category = CategoryFactory.create(code="roof-leak", name="房屋漏水", default_department=housing)
     return World(
         street=street,
         community=community,
@@ -58,12 +58,12 @@ def world(db: None) -> World:
         housing=housing,
         police=police,
         category=category,
-        worker=UserFactory(username="worker", role=User.Role.WORKER, scope_node=branch),
-        official=UserFactory(username="official", role=User.Role.OFFICIAL, scope_node=street),
-        dept=UserFactory(username="dept", role=User.Role.DEPARTMENT, department=housing),
-        police_staff=UserFactory(username="police", role=User.Role.DEPARTMENT, department=police),
-        admin=UserFactory(username="admin", role=User.Role.LEADER, is_superuser=True, is_staff=True),
-        foreign_worker=UserFactory(username="foreign", role=User.Role.WORKER, scope_node=foreign_branch),
+        worker=UserFactory.create(username="worker", role=User.Role.WORKER, scope_node=branch),
+        official=UserFactory.create(username="official", role=User.Role.OFFICIAL, scope_node=street),
+        dept=UserFactory.create(username="dept", role=User.Role.DEPARTMENT, department=housing),
+        police_staff=UserFactory.create(username="police", role=User.Role.DEPARTMENT, department=police),
+        admin=UserFactory.create(username="admin", role=User.Role.LEADER, is_superuser=True, is_staff=True),
+        foreign_worker=UserFactory.create(username="foreign", role=User.Role.WORKER, scope_node=foreign_branch),
     )
 
 

@@ -25,7 +25,7 @@ def node(kind: str, parent: Organization | None = None, name: str | None = None)
     return party_services.organization_create(kind=kind, name=name or f"{kind} {c}", code=c, parent=parent)
 
 
-class DepartmentFactory(factory.django.DjangoModelFactory):
+class DepartmentFactory(factory.django.DjangoModelFactory[Department]):
     class Meta:
         model = Department
         django_get_or_create = ("code",)
@@ -34,7 +34,7 @@ class DepartmentFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"区第{n}局")
 
 
-class CategoryFactory(factory.django.DjangoModelFactory):
+class CategoryFactory(factory.django.DjangoModelFactory[Category]):
     class Meta:
         model = Category
 
@@ -47,7 +47,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     follow_up_working_days = 1
 
 
-class GridFactory(factory.django.DjangoModelFactory):
+class GridFactory(factory.django.DjangoModelFactory[Grid]):
     class Meta:
         model = Grid
 
@@ -57,7 +57,7 @@ class GridFactory(factory.django.DjangoModelFactory):
     branch = factory.LazyFunction(lambda: node(Kind.GRID_BRANCH, node(Kind.COMMUNITY, node(Kind.STREET))))
 
 
-class BuildingFactory(factory.django.DjangoModelFactory):
+class BuildingFactory(factory.django.DjangoModelFactory[Building]):
     class Meta:
         model = Building
 
@@ -66,7 +66,7 @@ class BuildingFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"{n}栋")
 
 
-class HouseholdFactory(factory.django.DjangoModelFactory):
+class HouseholdFactory(factory.django.DjangoModelFactory[Household]):
     class Meta:
         model = Household
 
@@ -79,7 +79,7 @@ def valid_id_card(n: int) -> str:
     return first + id_card_check_digit(first)
 
 
-class ResidentFactory(factory.django.DjangoModelFactory):
+class ResidentFactory(factory.django.DjangoModelFactory[Resident]):
     class Meta:
         model = Resident
 
@@ -90,7 +90,7 @@ class ResidentFactory(factory.django.DjangoModelFactory):
     phone = factory.Sequence(lambda n: f"138{n:08d}")
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)

@@ -14,7 +14,7 @@ from ..factories import UserFactory, node
 @pytest.fixture
 def admin_client_zh(db: None) -> Client:
     client = Client()
-    client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
+    client.force_login(UserFactory.create(username="root", is_superuser=True, is_staff=True))
     return client
 
 

@@ -1,0 +1,144 @@
+"""Overdue reminders and escalation: recorded once, sent once, to the right people, on every channel."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from petitions import reminders, services
+from petitions.models import Notification, Petition, Reminder
+
+from ..conftest import World
+from ..factories import UserFactory
+from ..support.webhook import FakeWebhook
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _overdue_dispatched(world: World, *, days_late: float) -> Petition:
+    petition = services.petition_register(
+        actor=world.worker, grid=world.grid, category=world.category, title="楼顶漏水", description="三楼漏水"
+    )
+    services.petition_dispatch(actor=world.official, petition_id=petition.pk, department=world.housing)
+    # Arrange: the accept deadline passed ``days_late`` days ago.
+    late = timezone.now() - dt.timedelta(days=days_late)
+    Petition.objects.filter(pk=petition.pk).update(accept_due=late, current_due=late)
+    return Petition.objects.get(pk=petition.pk)
+
+
+@pytest.mark.django_db
+def test_each_level_is_recorded_once_however_often_beat_scans(world: World, django_capture_on_commit_callbacks) -> None:
+    petition = _overdue_dispatched(world, days_late=0.5)
+    with django_capture_on_commit_callbacks() as queued:
+        assert reminders.record_overdue_reminders() == 1
+        assert reminders.record_overdue_reminders() == 0
+    assert len(queued) == 1  # one delivery queued
+    assert list(Reminder.objects.values_list("level", flat=True)) == [Reminder.Level.REMIND]
+
+    Petition.objects.filter(pk=petition.pk).update(current_due=timezone.now() - dt.timedelta(days=4))
+    with django_capture_on_commit_callbacks():
+        assert reminders.record_overdue_reminders() == 2  # street, then district
+        assert reminders.record_overdue_reminders() == 0
+    assert sorted(Reminder.objects.values_list("level", flat=True)) == ["district", "remind", "street"]
+
+
+@pytest.mark.django_db
+def test_reminder_reaches_department_by_notification_email_and_webhook_once(world: World) -> None:
+    world.dept.email = "dept@example.org"
+    world.dept.save()
+    other_dept_staff = world.police_staff
+    with FakeWebhook() as robot:
+        world.housing.webhook_url = robot.url
+        world.housing.save()
+        petition = _overdue_dispatched(world, days_late=0.1)
+        reminders.record_overdue_reminders()
+        reminder = Reminder.objects.get()
+        assert reminders.deliver(reminder.pk) is True
+        assert reminders.deliver(reminder.pk) is False  # a retried task sends nothing more
+    assert [n.user for n in Notification.objects.all()] == [world.dept]
+    assert not Notification.objects.filter(user=other_dept_staff).exists()
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["dept@example.org"]
+    assert str(petition.number) in str(mail.outbox[0].body)
+    assert len(robot.bodies) == 1
+    assert robot.bodies[0]["msgtype"] == "text" and petition.number in robot.bodies[0]["text"]["content"]
+    reminder.refresh_from_db()
+    assert reminder.sent_at is not None and reminder.delivery["webhook"] == "HTTP 200"
+
+
+@pytest.mark.django_db
+def test_escalation_goes_to_the_street_then_the_district(world: World) -> None:
+    leader = UserFactory.create(username="leader", role="leader")
+    _overdue_dispatched(world, days_late=4)
+    reminders.record_overdue_reminders()
+    for reminder in Reminder.objects.all():
+        reminders.deliver(reminder.pk)
+    by_level = {
+        level: set(Notification.objects.filter(reminder__level=level).values_list("user__username", flat=True))
+        for level in ("remind", "street", "district")
+    }
+    assert by_level == {"remind": {"dept"}, "street": {"official"}, "district": {"admin", leader.username}}
+
+
+@pytest.mark.django_db
+def test_closed_and_on_time_petitions_get_no_reminder(world: World) -> None:
+    services.petition_register(
+        actor=world.worker, grid=world.grid, category=world.category, title="按时", description="未超期"
+    )
+    assert reminders.record_overdue_reminders() == 0
+    assert not Reminder.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_and_two_beats_send_each_reminder_once(world: World, needs_postgres: None, tmp_path: Path) -> None:
+    """A real Celery worker on Redis with two beat processes scanning every second."""
+    if not settings.REDIS_URL:
+        pytest.fail("this test needs Redis: set REDIS_URL (make test does)")
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "WANGGE_OVERDUE_SCAN_SECONDS": "1",
+        "EMAIL_URL": "consolemail://",
+    }
+    celery = [sys.executable, "-m", "celery", "-A", "governance"]
+    with FakeWebhook() as robot:
+        world.housing.webhook_url = robot.url
+        world.housing.save()
+        petition = _overdue_dispatched(world, days_late=0.1)
+        procs = [
+            subprocess.Popen([*celery, "worker", "--concurrency", "2", "--loglevel", "INFO"],
+                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "worker.log").open("w")),
+            *[
+                subprocess.Popen([*celery, "beat", "--schedule", str(tmp_path / f"beat{i}"), "--loglevel", "INFO"],
+                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                 stderr=(tmp_path / f"beat{i}.log").open("w"))
+                for i in (1, 2)
+            ],
+        ]
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not Reminder.objects.filter(sent_at__isnull=False).exists():
+                time.sleep(0.5)
+            time.sleep(4)  # several more scans by both beats
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(timeout=30)
+    log = (tmp_path / "worker.log").read_text()
+    assert Reminder.objects.count() == 1, log[-3000:]
+    reminder = Reminder.objects.get()
+    assert reminder.sent_at is not None and reminder.petition_id == petition.pk
+    assert "scan_overdue" in log and "succeeded" in log
+    assert Notification.objects.filter(user=world.dept).count() == 1
+    assert len(robot.bodies) == 1
