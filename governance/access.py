@@ -99,3 +99,17 @@ def get_visible_or_404(user: Any, queryset: QuerySet[M], **lookup: Any) -> M:
 def covers(user: Any, obj: Model) -> bool:
     """Whether ``obj`` lies in the user's scope (for showing personal data whole)."""
     return restrict(user, type(obj)._default_manager.filter(pk=obj.pk)).exists()
+
+
+def reveal_personal_data(user: Any, obj: Model, fields: str) -> bool:
+    """Whether ``user`` may see ``obj``'s personal ``fields`` whole; when yes, the viewing is logged."""
+    if not covers(user, obj):
+        return False
+    from django.utils import timezone
+
+    from .models import PersonalDataAccess
+
+    PersonalDataAccess.objects.create(
+        user=user, object_type=obj._meta.label_lower, object_id=obj.pk, fields=fields, at=timezone.now()
+    )
+    return True

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .models import Department, User
+from .models import Department, PersonalDataAccess, User
 
 
 @admin.register(Department)
@@ -26,3 +27,23 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.add_fieldsets,
         (_("Scope"), {"fields": ("role", "scope_node", "department")}),
     )
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(admin.ModelAdmin):
+    """Read-only: the log of who saw residents' personal data whole."""
+
+    list_display = ("at", "user", "object_type", "object_id", "fields")
+    list_filter = ("object_type",)
+    search_fields = ("user__username",)
+    list_select_related = ("user",)
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

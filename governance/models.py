@@ -69,3 +69,21 @@ class User(AbstractUser):
         if self.scope_node_id:
             return self.scope_node.path_label()  # type: ignore[union-attr]
         return str(_("no scope assigned"))
+
+
+class PersonalDataAccess(models.Model):
+    """Who saw a resident's personal data whole, and when (PIPL: log who viewed it)."""
+
+    user = models.ForeignKey(User, verbose_name=_("viewer"), on_delete=models.PROTECT, related_name="+")
+    object_type = models.CharField(_("object type"), max_length=50)
+    object_id = models.PositiveBigIntegerField(_("object id"))
+    fields = models.CharField(_("fields"), max_length=100)
+    at = models.DateTimeField(_("at"), db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data access log")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.object_type}#{self.object_id} {self.at:%Y-%m-%d %H:%M}"
