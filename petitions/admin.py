@@ -56,6 +56,9 @@ class PetitionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # the history is kept (可追溯); cancel a petition instead
+
 
 @admin.register(Reminder)
 class ReminderAdmin(admin.ModelAdmin):
