@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,6 +47,11 @@ def _required(value: str, field: str, label: str) -> str:
     return value
 
 
+def _locked(actor: User, petition_id: int) -> "QuerySet[Petition]":
+    """The petition row, locked for this transaction, if the actor may see it."""
+    return restrict(actor, Petition.objects.select_for_update(of=("self",)).filter(pk=petition_id))
+
+
 @transaction.atomic
 def petition_register(
     *,
@@ -74,6 +80,10 @@ def petition_register(
         errors["reporter_phone"] = _("Enter an 11-digit mobile number, e.g. 13812345678.")
     if priority not in Priority.values:
         errors["priority"] = _("Choose normal or urgent.")
+    # A TextField's max_length is not checked by full_clean(); without this a 100 KB text is stored.
+    limit = Petition._meta.get_field("description").max_length
+    if limit is not None and len((description or "").strip()) > limit:
+        errors["description"] = _("The description may be at most %(limit)d characters long.") % {"limit": limit}
     petition = Petition(
         grid=grid,
         category=category,
@@ -151,17 +161,20 @@ def petition_return(*, actor: User, petition_id: int, reason: str) -> Petition:
 def petition_resolve(*, actor: User, petition_id: int, result: str) -> Petition:
     """Record the result: by the department once accepted, or on the grid while still registered."""
     result = _required(result, "result", _("the result"))
-    current = restrict(actor, Petition.objects.filter(pk=petition_id)).values_list("status", flat=True).first()
-    action = "resolve_on_grid" if current == Status.REGISTERED else "resolve"
+    with transaction.atomic():
+        # Which step this is depends on the status: read it under the row lock that ``apply`` takes
+        # again, so a concurrent dispatch cannot slip in between the choice and the step.
+        current = _locked(actor, petition_id).values_list("status", flat=True).first()
+        action = "resolve_on_grid" if current == Status.REGISTERED else "resolve"
 
-    def change(p: Petition, now: dt.datetime) -> None:
-        p.resolved_at = now
-        p.result = result
-        p.resolved_on_grid = action == "resolve_on_grid"
-        p.follow_up_due = add_working_days(now, p.category.follow_up_working_days)
-        p.current_due = p.follow_up_due
+        def change(p: Petition, now: dt.datetime) -> None:
+            p.resolved_at = now
+            p.result = result
+            p.resolved_on_grid = action == "resolve_on_grid"
+            p.follow_up_due = add_working_days(now, p.category.follow_up_working_days)
+            p.current_due = p.follow_up_due
 
-    return workflow.apply(petition_id=petition_id, action=action, actor=actor, note=result, change=change)
+        return workflow.apply(petition_id=petition_id, action=action, actor=actor, note=result, change=change)
 
 
 def petition_follow_up(
@@ -186,14 +199,37 @@ def petition_follow_up(
         raise ValidationError({"satisfaction": _("Choose the resident's satisfaction.")})
 
     unhappy = reached and satisfaction not in SATISFIED_LEVELS
-    current = restrict(actor, Petition.objects.filter(pk=petition_id)).values_list("department_id", flat=True)
-    has_department = current.first() is not None
-    if not reached:
-        action = "follow_up_unreached"
-    elif unhappy:
-        action = "reopen" if has_department else "reopen_on_grid"
-    else:
-        action = "follow_up"
+    with transaction.atomic():
+        # Reopen to the department or to the grid: decided under the row lock (see petition_resolve).
+        has_department = _locked(actor, petition_id).values_list("department_id", flat=True).first() is not None
+        if not reached:
+            action = "follow_up_unreached"
+        elif unhappy:
+            action = "reopen" if has_department else "reopen_on_grid"
+        else:
+            action = "follow_up"
+        return _follow_up(
+            actor=actor,
+            petition_id=petition_id,
+            action=action,
+            reached=reached,
+            solved=solved,
+            satisfaction=satisfaction,
+            note=note,
+        )
+
+
+def _follow_up(
+    *,
+    actor: User,
+    petition_id: int,
+    action: str,
+    reached: bool,
+    solved: bool | None,
+    satisfaction: str,
+    note: str,
+) -> Petition:
+    """Write the call-back record and take ``action`` (close, stay resolved, or reopen)."""
 
     def change(p: Petition, now: dt.datetime) -> None:
         FollowUp.objects.create(
@@ -212,6 +248,7 @@ def petition_follow_up(
             p.rehandle_count += 1
             p.escalated = p.escalated or p.rehandle_count >= ESCALATE_AFTER_REHANDLES
             p.resolved_at = None
+            p.resolved_on_grid = False
             p.follow_up_due = None
             p.resolve_due = add_working_days(now, _resolve_days(p))
             if action == "reopen":

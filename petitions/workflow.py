@@ -117,6 +117,7 @@ def apply(
             )
         now = timezone.now()
         from_status = petition.status
+        department_before = petition.department_id
         petition.status = transition.target
         if change is not None:
             change(petition, now)
@@ -129,7 +130,8 @@ def apply(
             actor=actor,
             at=now,
             note=note,
-            department=petition.department,
+            # The department concerned: the one it is with now, or the one that just sent it back.
+            department_id=petition.department_id or department_before,
         )
         if on_commit is not None:
             transaction.on_commit(lambda: on_commit(petition))
