@@ -1,12 +1,28 @@
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
+from django.forms.formsets import DELETION_FIELD_NAME
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV, XLSX
+from import_export.results import Result
 
+from governance.access import reveal_personal_data
+
+from . import services
+from .identity import id_card_hash, is_valid_id_card
+from .importers import HouseholdExportResource, HouseholdResidentResource
 from .models import Building, Grid, GridAssignment, Household, Resident
+
+PERSONAL_FIELDS = "id_card,phone"
 
 
 class GridAssignmentInline(admin.TabularInline):
@@ -27,11 +43,11 @@ class GridAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Grid]:
         return super().get_queryset(request).annotate(households_n=Count("buildings__households"))
 
-    @admin.display(description=_("households"), ordering="households_n")
+    @admin.display(description=gettext_lazy("households"), ordering="households_n")
     def household_count(self, obj: Any) -> int:
         return int(obj.households_n)
 
-    @admin.display(description=_("sizing"))
+    @admin.display(description=gettext_lazy("sizing"))
     def sizing(self, obj: Any) -> str:
         warning = obj.sizing_warning(obj.households_n)
         return f"⚠ {warning}" if warning else "✓"
@@ -45,36 +61,198 @@ class BuildingAdmin(admin.ModelAdmin):
     list_select_related = ("grid",)
 
 
+class ResidentForm(forms.ModelForm):
+    """Checks a resident through ``services.resident_clean``, so a bad or duplicate ID is a field error."""
+
+    actor: Any = None  # set by the admin that builds the form class
+
+    class Meta:
+        model = Resident
+        fields = ("household", "name", "id_card", "phone")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        household = cleaned.get("household") if "household" in self.fields else self.instance.household
+        try:
+            data = services.resident_clean(
+                actor=self.actor,
+                household=household,
+                name=cleaned.get("name", ""),
+                id_card=cleaned.get("id_card", ""),
+                phone=cleaned.get("phone", ""),
+                resident=self.instance if self.instance.pk else None,
+            )
+        except ValidationError as exc:
+            for field, messages_ in exc.message_dict.items():
+                if field not in self.errors:
+                    self.add_error(field if field in self.fields else None, messages_)
+        else:
+            cleaned.update(name=data.name, id_card=data.id_card, phone=data.phone)
+        return cleaned
+
+
+def _form_for(form_class: type[ResidentForm], request: HttpRequest) -> type[ResidentForm]:
+    return type(form_class.__name__, (form_class,), {"actor": request.user})
+
+
+class ResidentInlineFormSet(BaseInlineFormSet):
+    """One ID-card number may appear only once among a household's residents being saved."""
+
+    def clean(self) -> None:
+        super().clean()
+        seen: dict[str, int] = {}
+        for index, form in enumerate(self.forms):
+            cleaned = getattr(form, "cleaned_data", None) or {}
+            if cleaned.get(DELETION_FIELD_NAME):
+                continue
+            id_card = cleaned.get("id_card")
+            if not id_card:
+                continue
+            if id_card in seen:
+                form.add_error("id_card", _("The same ID-card number is entered on line %(n)d.") % {"n": seen[id_card]})
+            else:
+                seen[id_card] = index + 1
+
+
 class ResidentInline(admin.TabularInline):
     model = Resident
+    form = ResidentForm
+    formset = ResidentInlineFormSet
     extra = 0
     fields = ("name", "id_card", "phone")
 
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs["form"] = _form_for(ResidentForm, request)
+        return super().get_formset(request, obj, **kwargs)
+
+
+class HouseholdResidentImportMixin(ImportExportMixin):
+    """Import of the one households-and-residents spreadsheet (CSV or XLSX), with a dry run first."""
+
+    formats = [CSV, XLSX]
+
+    def get_import_resource_classes(self, request: HttpRequest) -> list[type[HouseholdResidentResource]]:
+        return [HouseholdResidentResource]
+
+    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        response = super().import_action(request, **kwargs)
+        context = response.context_data if isinstance(response, TemplateResponse) else None
+        result = (context or {}).get("result")
+        if result is not None and not result.has_errors() and not result.has_validation_errors():
+            self._household_message(request, result, dry_run=True)
+        return response
+
+    def process_result(self, result: Result, request: HttpRequest) -> HttpResponse:
+        if result.has_errors() or result.has_validation_errors():
+            # The data changed between the preview and the confirmation; nothing was saved.
+            messages.error(request, _("Nothing was imported: the file no longer passes the checks. Import it again."))
+            opts = self.model._meta
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_import"))
+        self._household_message(request, result, dry_run=False)
+        return super().process_result(result, request)
+
+    def _household_message(self, request: HttpRequest, result: Result, *, dry_run: bool) -> None:
+        created = getattr(result, "households_created", 0)
+        changed = getattr(result, "households_changed", 0)
+        if dry_run:
+            text = _("Households: %(created)d would be created, %(changed)d would change kind.")
+        else:
+            text = _("Households: %(created)d created, %(changed)d changed kind.")
+        messages.info(request, text % {"created": created, "changed": changed})
+
 
 @admin.register(Household)
-class HouseholdAdmin(ImportExportMixin, admin.ModelAdmin):
+class HouseholdAdmin(HouseholdResidentImportMixin, admin.ModelAdmin):
     list_display = ("__str__", "kind", "building", "linked_node")
     list_filter = ("kind",)
     search_fields = ("room", "building__code", "building__name")
     autocomplete_fields = ("building", "linked_node")
     list_select_related = ("building", "linked_node")
     inlines = [ResidentInline]
+    resource_classes = [HouseholdExportResource]
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        # The inline shows the residents' numbers whole: record who looked (PIPL).
+        obj = kwargs.get("obj")
+        if obj is not None and obj.pk:
+            for resident in obj.residents.all():
+                reveal_personal_data(request.user, resident, PERSONAL_FIELDS)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not Resident:
+            super().save_formset(request, form, formset, change)
+            return
+        residents = formset.save(commit=False)
+        for resident in formset.deleted_objects:
+            services.resident_delete(actor=request.user, resident=resident)  # type: ignore[arg-type]
+        for resident in residents:
+            fields = {"name": resident.name, "id_card": resident.id_card, "phone": resident.phone}
+            if resident.pk:
+                services.resident_update(
+                    actor=request.user, resident=resident, household=form.instance, **fields  # type: ignore[arg-type]
+                )
+            else:
+                saved = services.resident_create(actor=request.user, household=form.instance, **fields)  # type: ignore[arg-type]
+                resident.pk = saved.pk
 
 
 @admin.register(Resident)
-class ResidentAdmin(ImportExportMixin, admin.ModelAdmin):
+class ResidentAdmin(HouseholdResidentImportMixin, admin.ModelAdmin):
+    """Residents, masked in the list and in exports; written through ``grids.services``."""
+
+    form = ResidentForm
     list_display = ("name", "household", "masked_phone", "masked_id_card")
     search_fields = ("name", "household__building__code")
+    search_help_text = gettext_lazy("Search by name, building code, or a full ID-card number.")
     autocomplete_fields = ("household",)
     list_select_related = ("household__building",)
+    resource_classes = [HouseholdResidentResource]
 
-    @admin.display(description=_("phone"))
+    @admin.display(description=gettext_lazy("phone"))
     def masked_phone(self, obj: Resident) -> str:
         return obj.masked_phone
 
-    @admin.display(description=_("ID-card number"))
+    @admin.display(description=gettext_lazy("ID-card number"))
     def masked_id_card(self, obj: Resident) -> str:
         return obj.masked_id_card
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        kwargs["form"] = _form_for(ResidentForm, request)
+        return super().get_form(request, obj, change, **kwargs)
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        # The form shows the numbers whole: record who looked (PIPL).
+        obj = kwargs.get("obj")
+        if obj is not None and obj.pk:
+            reveal_personal_data(request.user, obj, PERSONAL_FIELDS)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Resident], search_term: str
+    ) -> tuple[QuerySet[Resident], bool]:
+        # The number is stored encrypted: a whole, valid number is found through its keyed hash.
+        term = search_term.strip()
+        if is_valid_id_card(term):
+            return queryset.filter(id_card_hash=id_card_hash(term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def save_model(self, request: HttpRequest, obj: Resident, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {key: data[key] for key in ("household", "name", "id_card", "phone")}
+        if change:
+            services.resident_update(actor=request.user, resident=obj, **fields)  # type: ignore[arg-type]
+        else:
+            saved = services.resident_create(actor=request.user, **fields)  # type: ignore[arg-type]
+            obj.pk = saved.pk
+            obj.id_card_hash = saved.id_card_hash
+
+    def delete_model(self, request: HttpRequest, obj: Resident) -> None:
+        services.resident_delete(actor=request.user, resident=obj)  # type: ignore[arg-type]
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Resident]) -> None:
+        for resident in queryset:
+            services.resident_delete(actor=request.user, resident=resident)  # type: ignore[arg-type]
 
 
 @admin.register(GridAssignment)
