@@ -9,7 +9,7 @@ the same way (404).
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, Q, QuerySet, Subquery
 from django.http import Http404
 
 from parties.models import Organization
@@ -27,12 +27,19 @@ _GRID_PATH: dict[str, str] = {
 }
 
 
-def _subtree_q(node: Organization, prefix: str = "") -> Q:
+def _subtree_q(node_id: int, prefix: str = "") -> Q:
+    """Rows whose chain node lies in the subtree of ``node_id``.
+
+    The node's position (tree_id, lft, rght) is read by the database in the same query, not taken
+    from a Python copy: a copy held while the tree is edited (a user loaded before a move) would
+    silently narrow or widen the scope.
+    """
+    scope = Organization.objects.filter(pk=node_id).order_by()
     return Q(
         **{
-            f"{prefix}tree_id": node.tree_id,
-            f"{prefix}lft__gte": node.lft,
-            f"{prefix}lft__lte": node.rght,
+            f"{prefix}tree_id": Subquery(scope.values("tree_id")[:1]),
+            f"{prefix}lft__gte": Subquery(scope.values("lft")[:1]),
+            f"{prefix}lft__lte": Subquery(scope.values("rght")[:1]),
         }
     )
 
@@ -41,10 +48,10 @@ def visible_grid_ids(user: Any) -> QuerySet[Any]:
     """A subquery of the ids of the grids in the user's scope."""
     from grids.models import Grid
 
-    node = getattr(user, "scope_node", None)
-    if node is None:
+    node_id = getattr(user, "scope_node_id", None)
+    if node_id is None:
         return Grid.objects.none().values("id")
-    return Grid.objects.filter(_subtree_q(node, "branch__")).values("id")
+    return Grid.objects.filter(_subtree_q(node_id, "branch__")).values("id")
 
 
 def restrict(user: Any, queryset: QuerySet[M]) -> QuerySet[M]:
@@ -63,15 +70,15 @@ def restrict(user: Any, queryset: QuerySet[M]) -> QuerySet[M]:
     if label == "petitions.petitionevent":
         return queryset.filter(petition__in=restrict(user, _model("petitions.petition").objects.all()))
     if label == "parties.organization":
-        if is_department or user.scope_node is None:
+        if is_department or user.scope_node_id is None:
             return queryset.none()
-        return queryset.filter(_subtree_q(user.scope_node))
+        return queryset.filter(_subtree_q(user.scope_node_id))
     if label == "parties.member":
-        if is_department or user.scope_node is None:
+        if is_department or user.scope_node_id is None:
             return queryset.none()
-        return queryset.filter(_subtree_q(user.scope_node, "organization__"))
+        return queryset.filter(_subtree_q(user.scope_node_id, "organization__"))
     if label in _GRID_PATH:
-        if is_department or user.scope_node is None:
+        if is_department or user.scope_node_id is None:
             return queryset.none()
         path = _GRID_PATH[label]
         field = f"{path}_id__in" if path else "id__in"
