@@ -1,0 +1,195 @@
+"""Browser forms for petitions. Field names are the API's field names (DESIGN.md, "The API contract").
+
+Forms only parse input; the rules (scope, phone format, transitions) live in ``services`` and
+``workflow``, whose ``ValidationError`` the views attach to the field it names.
+"""
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from governance.access import restrict
+from governance.models import Department
+from grids.models import Grid, GridAssignment, Household
+
+from .models import Category, Petition, Priority, Satisfaction, ServiceArea
+
+# A grid holds a few hundred households; suggesting them is cheap for a worker's one or two grids,
+# but not for an official's hundreds.
+HOUSEHOLD_SUGGESTION_GRIDS = 3
+NOTE_MAX = 2000
+
+_HOUSEHOLD_NOISE = re.compile(r"[\s\-/#号室]")
+
+
+def household_key(building: str, room: str = "") -> str:
+    """How typed 'building room' text is compared: 1栋 203, 1栋-203 and 1栋203 are the same."""
+    return _HOUSEHOLD_NOISE.sub("", f"{building}{room}").lower()
+
+
+def category_choices(categories: Iterable[Category]) -> list[tuple[str, Any]]:
+    """Categories grouped by service area, in the order of the seven areas, for <optgroup>."""
+    groups: dict[str, list[tuple[str, str]]] = {area: [] for area in ServiceArea.values}
+    for category in categories:
+        groups.setdefault(category.service_area, []).append((category.code, category.name))
+    labels = dict(ServiceArea.choices)
+    return [("", "---------")] + [(str(labels.get(area, area)), items) for area, items in groups.items() if items]
+
+
+class PetitionRegisterForm(forms.Form):
+    """登记诉求: what a worker fills in on a phone, in under a minute."""
+
+    grid = forms.ModelChoiceField(label=_("grid"), queryset=Grid.objects.none(), to_field_name="code")
+    category = forms.ChoiceField(label=_("category"))
+    priority = forms.ChoiceField(
+        label=_("priority"), choices=Priority.choices, initial=Priority.NORMAL, widget=forms.RadioSelect
+    )
+    title = forms.CharField(label=_("title"), max_length=Petition._meta.get_field("title").max_length)
+    description = forms.CharField(
+        label=_("description"),
+        max_length=Petition._meta.get_field("description").max_length,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    household = forms.CharField(
+        label=_("household (building and room)"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text=_("e.g. 1栋 203; leave empty if the request is not about one household"),
+    )
+    reporter_name = forms.CharField(
+        label=_("resident's name"), required=False, max_length=50, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    # The service checks the format and says what a valid number looks like.
+    reporter_phone = forms.CharField(
+        label=_("resident's phone"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        grids = restrict(user, Grid.objects.order_by("code")).only("id", "code", "name")
+        grid_field = self.fields["grid"]
+        assert isinstance(grid_field, forms.ModelChoiceField)
+        grid_field.queryset = grids
+        self.grid_list = list(grids)
+        self.categories = {c.code: c for c in Category.objects.filter(is_active=True).order_by("service_area", "code")}
+        self.fields["category"].choices = category_choices(self.categories.values())  # type: ignore[attr-defined]
+        if not self.is_bound:
+            self.initial.setdefault("grid", self._own_grid_code())
+
+    def _own_grid_code(self) -> str | None:
+        """The grid the worker is assigned to, else the only grid in scope."""
+        codes = {g.code for g in self.grid_list}
+        if len(codes) == 1:
+            return next(iter(codes))
+        assigned = GridAssignment.objects.filter(user=self.user).order_by("id").values_list("grid__code", flat=True)
+        return next((c for c in assigned if c in codes), None)
+
+    def household_suggestions(self) -> dict[str, list[str]]:
+        """'building room' suggestions per grid code, for a <datalist>; empty when the scope is large."""
+        if not self.grid_list or len(self.grid_list) > HOUSEHOLD_SUGGESTION_GRIDS:
+            return {}
+        out: dict[str, list[str]] = {g.code: [] for g in self.grid_list}
+        rows = (
+            Household.objects.filter(building__grid__in=self.grid_list)
+            .order_by("building__code", "room")
+            .values_list("building__grid__code", "building__name", "room")
+        )
+        for grid_code, building, room in rows:
+            out[grid_code].append(f"{building} {room}")
+        return out
+
+    def clean_category(self) -> Category:
+        category = self.categories.get(self.cleaned_data["category"])
+        if category is None:
+            raise ValidationError(_("Choose a category from the list."))
+        return category
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        text = cleaned.get("household") or ""
+        grid = cleaned.get("grid")
+        cleaned["household"] = None
+        if text and grid is not None:
+            cleaned["household"] = self._find_household(grid, text)
+        return cleaned
+
+    def _find_household(self, grid: Grid, text: str) -> Household | None:
+        wanted = household_key(text)
+        for household in Household.objects.filter(building__grid=grid).select_related("building"):
+            if wanted in (
+                household_key(household.building.name, household.room),
+                household_key(household.building.code, household.room),
+            ):
+                return household
+        self.add_error("household", _("No household %(text)s in this grid.") % {"text": text})
+        return None
+
+
+def note_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("note"), required=False, max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class DispatchForm(forms.Form):
+    department = forms.ModelChoiceField(label=_("department"), queryset=Department.objects.none(), to_field_name="code")
+    note = note_field()
+
+    def __init__(self, *args: Any, user: Any, petition: Petition, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["department"]
+        assert isinstance(field, forms.ModelChoiceField)
+        departments: QuerySet[Department] = restrict(user, Department.objects.filter(is_active=True))
+        field.queryset = departments.order_by("code")
+        default = petition.category.default_department
+        if not self.is_bound and default is not None:
+            self.initial["department"] = default.code
+
+
+class NoteForm(forms.Form):
+    """Accept (报到): an optional note."""
+
+    note = note_field()
+
+
+class ReasonForm(forms.Form):
+    """Return or cancel: the reason is required."""
+
+    reason = forms.CharField(label=_("reason"), max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ResolveForm(forms.Form):
+    result = forms.CharField(label=_("result"), max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _yes(value: str) -> bool:
+    return value == "true"
+
+
+YES_NO = [("true", _("yes")), ("false", _("no"))]
+
+
+class FollowUpForm(forms.Form):
+    """回访: reached? solved? satisfaction on the five-level scale (GB/T 39735)."""
+
+    reached = forms.TypedChoiceField(
+        label=_("resident reached"), choices=YES_NO, coerce=_yes, widget=forms.RadioSelect, initial="true"
+    )
+    solved = forms.TypedChoiceField(
+        label=_("problem solved"), choices=YES_NO, coerce=_yes, required=False, empty_value=None,
+        widget=forms.RadioSelect,
+    )
+    satisfaction = forms.ChoiceField(
+        label=_("satisfaction"), choices=Satisfaction.choices, required=False, widget=forms.RadioSelect
+    )
+    note = note_field()
