@@ -30,8 +30,11 @@ def _warn_uncovered(year: int) -> None:
 
 
 def add_working_days(start: dt.datetime, days: int) -> dt.datetime:
-    """The same local time of day on the ``days``-th working day after ``start``'s date."""
-    local = timezone.localtime(start)
+    """The same local time of day on the ``days``-th working day after ``start``'s date.
+
+    Counted on the district's calendar (``TIME_ZONE``, Asia/Shanghai), whatever time zone is active.
+    """
+    local = timezone.localtime(start, timezone.get_default_timezone())
     day = local.date()
     remaining = days
     while remaining > 0:

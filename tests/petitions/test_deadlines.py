@@ -1,0 +1,168 @@
+"""Deadlines on China's working-day calendar, and the deadlines a petition gets from its category."""
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from petitions import deadlines, services
+from petitions.deadlines import add_hours, add_working_days, is_working_day
+from petitions.models import Priority
+
+from ..conftest import World
+from ..factories import CategoryFactory
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+UTC = dt.UTC
+
+
+def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(settings: Any) -> None:
+    """The world's six accounts are made with real PBKDF2 (2 s a test); nothing here signs in."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def fresh_calendar_cache() -> Iterator[None]:
+    """The calendar answers and the once-per-year warning are cached per process."""
+    deadlines.is_working_day.cache_clear()
+    deadlines._warn_uncovered.cache_clear()
+    yield
+    deadlines.is_working_day.cache_clear()
+    deadlines._warn_uncovered.cache_clear()
+
+
+class TestNationalDay2026:
+    """Checked against the State Council's 2026 schedule: Mid-Autumn Festival Fri 25 – Sun 27 September
+    off; National Day Thu 1 – Wed 7 October off; Saturday 10 October a make-up working day (调休)."""
+
+    def test_the_calendar_itself(self) -> None:
+        assert not is_working_day(dt.date(2026, 9, 25))  # Friday, Mid-Autumn
+        assert is_working_day(dt.date(2026, 9, 28))  # Monday
+        assert [is_working_day(dt.date(2026, 10, d)) for d in range(1, 8)] == [False] * 7
+        assert is_working_day(dt.date(2026, 10, 8))
+        assert is_working_day(dt.date(2026, 10, 10))  # Saturday, make-up day
+        assert not is_working_day(dt.date(2026, 10, 11))  # Sunday
+
+    def test_one_working_day_from_the_eve_of_national_day_is_the_day_after_it(self) -> None:
+        assert add_working_days(at(2026, 9, 30), 1) == at(2026, 10, 8)
+
+    def test_three_working_days_after_the_holiday_count_the_make_up_saturday(self) -> None:
+        assert add_working_days(at(2026, 10, 8), 3) == at(2026, 10, 12)
+        assert add_working_days(at(2026, 10, 9), 1) == at(2026, 10, 10)
+
+    def test_five_working_days_span_both_holidays(self) -> None:
+        # Thu 24 Sep: 28, 29, 30 Sep, then 8 and 9 Oct.
+        assert add_working_days(at(2026, 9, 24, 16, 30), 5) == at(2026, 10, 9, 16, 30)
+        assert add_working_days(at(2026, 9, 24), 1) == at(2026, 9, 28)
+
+    def test_registered_during_the_holiday_counts_from_the_first_working_day(self) -> None:
+        assert add_working_days(at(2026, 10, 3, 21, 15), 1) == at(2026, 10, 8, 21, 15)
+
+    def test_counted_on_the_beijing_calendar_date_not_the_utc_date(self) -> None:
+        # 17:00 UTC on Friday 9 October is 01:00 on Saturday 10 October in Beijing (a working day).
+        start = dt.datetime(2026, 10, 9, 17, 0, tzinfo=UTC)
+        assert add_working_days(start, 1) == at(2026, 10, 12, 1, 0)
+
+    def test_the_active_time_zone_does_not_move_the_deadline(self) -> None:
+        # 01:00 on Saturday 10 October in Beijing is still Friday evening in London.
+        with timezone.override("Europe/London"):
+            assert add_working_days(at(2026, 10, 10, 1, 0), 1) == at(2026, 10, 12, 1, 0)
+
+    def test_accept_hours_are_clock_hours(self) -> None:
+        assert add_hours(at(2026, 9, 30, 23, 0), 2) == at(2026, 10, 1, 1, 0)
+
+
+def test_a_year_the_calendar_does_not_cover_falls_back_to_monday_to_friday_with_a_warning(
+    fresh_calendar_cache: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="petitions.deadlines")
+    # Friday 1 October 2027 (the real schedule is not published yet): the fallback ignores holidays.
+    assert add_working_days(at(2027, 10, 1), 1) == at(2027, 10, 4)
+    assert add_working_days(at(2027, 10, 1), 2) == at(2027, 10, 5)
+    assert is_working_day(dt.date(2027, 10, 1)) and not is_working_day(dt.date(2027, 10, 2))
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1  # once per year, not once per day looked up
+    assert "2027" in warnings[0].getMessage()
+
+
+def test_a_deadline_running_into_an_uncovered_year(fresh_calendar_cache: None) -> None:
+    # Thu 31 Dec 2026 + 1 working day: 1 Jan 2027 (a Friday) counts under the Monday–Friday fallback.
+    assert add_working_days(at(2026, 12, 31), 1) == at(2027, 1, 1)
+
+
+# --- the deadlines a petition gets through the services
+
+
+def _register(world: World, **kwargs: Any) -> Any:
+    fields: dict[str, Any] = {"title": "咨询", "description": "社保办理流程", "category": world.category, **kwargs}
+    return services.petition_register(actor=world.worker, grid=world.grid, **fields)
+
+
+@pytest.mark.django_db
+def test_resolve_deadline_follows_the_category(world: World) -> None:
+    consultation = CategoryFactory(code="consult", resolve_working_days=1, default_department=world.housing)
+    help_request = CategoryFactory(code="help", resolve_working_days=5, default_department=world.housing)
+    complaint = CategoryFactory(code="complaint", resolve_working_days=10, default_department=world.housing)
+    dues = []
+    for category in (consultation, help_request, complaint):
+        p = _register(world, category=category)
+        assert p.resolve_due == add_working_days(p.registered_at, category.resolve_working_days)
+        assert p.current_due == p.resolve_due
+        # Same time of day, on a later date, at least as many calendar days on as working days.
+        local_registered, local_due = timezone.localtime(p.registered_at), timezone.localtime(p.resolve_due)
+        assert local_due.time() == local_registered.time()
+        assert (local_due.date() - local_registered.date()).days >= category.resolve_working_days
+        dues.append(p.resolve_due)
+    assert dues == sorted(dues) and len(set(dues)) == 3
+
+
+@pytest.mark.django_db
+def test_urgent_petitions_run_on_the_shorter_deadlines(world: World) -> None:
+    category = CategoryFactory(
+        code="fire-lane",
+        accept_hours=2,
+        resolve_working_days=5,
+        urgent_accept_hours=1,
+        urgent_resolve_working_days=1,
+        default_department=world.housing,
+    )
+    normal = _register(world, category=category)
+    urgent = _register(world, category=category, priority=Priority.URGENT)
+    assert urgent.resolve_due == add_working_days(urgent.registered_at, 1)
+    assert normal.resolve_due == add_working_days(normal.registered_at, 5)
+    assert urgent.resolve_due < normal.resolve_due
+
+    for p, hours in ((normal, 2), (urgent, 1)):
+        p = services.petition_dispatch(actor=world.official, petition_id=p.pk, department=world.housing)
+        p.refresh_from_db()
+        assert p.dispatched_at is not None
+        assert p.accept_due == p.dispatched_at + dt.timedelta(hours=hours)
+        assert p.current_due == p.accept_due
+
+
+@pytest.mark.django_db
+def test_follow_up_and_rehandle_deadlines(world: World) -> None:
+    p = _register(world)
+    services.petition_dispatch(actor=world.official, petition_id=p.pk, department=world.housing)
+    services.petition_accept(actor=world.dept, petition_id=p.pk)
+    p = services.petition_resolve(actor=world.dept, petition_id=p.pk, result="已答复")
+    p.refresh_from_db()
+    assert p.resolved_at is not None
+    assert p.follow_up_due == add_working_days(p.resolved_at, world.category.follow_up_working_days)
+    services.petition_follow_up(
+        actor=world.worker, petition_id=p.pk, reached=True, solved=False, satisfaction="dissatisfied"
+    )
+    p.refresh_from_db()
+    # Re-handling starts a fresh resolve clock and a fresh accept clock from the moment it is reopened.
+    assert p.dispatched_at is not None
+    assert p.resolve_due == add_working_days(p.dispatched_at, world.category.resolve_working_days)
+    assert p.accept_due == p.dispatched_at + dt.timedelta(hours=world.category.accept_hours)
