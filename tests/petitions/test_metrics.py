@@ -1,0 +1,411 @@
+"""Dashboard metrics on a small history built by hand, so every expected figure can be counted on paper."""
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.utils import timezone
+
+from governance.models import Department, User
+from grids.models import Grid
+from parties.models import Kind, Organization
+from petitions import services
+from petitions.metrics import dashboard_for
+from petitions.models import Category, FollowUp, Petition, ServiceArea, Status
+
+from ..conftest import World
+from ..factories import CategoryFactory, GridFactory, node
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SINCE, UNTIL = dt.date(2026, 3, 2), dt.date(2026, 3, 15)  # ISO weeks 2026-W10 and 2026-W11
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(settings: Any) -> None:
+    """The world's six accounts are made with real PBKDF2 (2 s a test); nothing here signs in."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def t(when: str) -> dt.datetime:
+    """'03-02 09:00' → that moment of 2026 in Beijing."""
+    return dt.datetime.strptime(f"2026-{when}", "%Y-%m-%d %H:%M").replace(tzinfo=SHANGHAI)
+
+
+def make(
+    world: World,
+    grid: Grid,
+    category: Category,
+    status: str,
+    registered: str,
+    resolve_due: str,
+    *,
+    department: Department | None = None,
+    dispatched: str | None = None,
+    accept_due: str | None = None,
+    accepted: str | None = None,
+    resolved: str | None = None,
+    on_grid: bool = False,
+    current_due: str | None = None,
+    follow_ups: tuple[tuple[str, bool, bool | None, str], ...] = (),
+    rehandled: int = 0,
+) -> Petition:
+    """A petition as the services would have left it at that point of its history."""
+    p = Petition.objects.create(
+        grid=grid,
+        category=category,
+        title="诉求",
+        description="内容",
+        status=status,
+        department=department,
+        registered_by=world.worker,
+        registered_at=t(registered),
+        dispatched_at=t(dispatched) if dispatched else None,
+        accept_due=t(accept_due) if accept_due else None,
+        accepted_at=t(accepted) if accepted else None,
+        resolve_due=t(resolve_due),
+        resolved_at=t(resolved) if resolved else None,
+        resolved_on_grid=on_grid,
+        current_due=t(current_due) if current_due else None,
+        rehandle_count=rehandled,
+    )
+    for at, reached, solved, satisfaction in follow_ups:
+        FollowUp.objects.create(
+            petition=p, at=t(at), reached=reached, solved=solved, satisfaction=satisfaction, by=world.worker
+        )
+    return p
+
+
+@dataclass
+class History:
+    world: World
+    community2: Organization
+    grid_c: Grid
+    disputes: Category
+
+
+@pytest.fixture
+def history(world: World) -> History:
+    """Grids A (world.grid) and B (the other grid) in community 1, grid C in community 2 of the street.
+
+    P1  A housing  registered 03-02, accepted on time, resolved on time, followed up: solved, satisfied
+    P2  A housing  registered 03-03, accepted late, resolved late 03-11, follow-up 03-12 did not reach
+                   the resident; still waiting for a follow-up (overdue)
+    P3  B grid     registered 03-04, resolved on the grid on time, followed up 03-09: solved, basically
+    P4  C police   dispatched 03-09, never accepted (overdue)
+    P5  C police   dispatched 03-10, accepted on time, still being handled, resolve deadline passed (overdue)
+    P6  A housing  registered and dispatched 02-20 (before the period), resolved late on 03-03, followed
+                   up 03-04: solved, satisfied
+    P7  B housing  first resolution rejected on 03-10 (solved no, dissatisfied): reopened, dispatched
+                   again 03-10, not accepted (overdue)
+    P8  the other street, housing: everything in the period — outside the street's subtree
+    P9  A          resolved and followed up in January — outside the period
+    P10 A          registered 03-13, cancelled
+    P11 C          registered 03-14, resolved on the grid (on time) and followed up after the period
+    """
+    w = world
+    community2 = node(Kind.COMMUNITY, w.street, name="第二社区")
+    grid_c = cast(Grid, GridFactory(branch=node(Kind.GRID_BRANCH, community2), name="第二社区第一网格"))
+    disputes = cast(
+        Category, CategoryFactory(code="neighbours", service_area=ServiceArea.DISPUTE, default_department=w.police)
+    )
+    a, b, c1 = w.grid, w.other_grid_same_street, w.category
+    make(w, a, c1, Status.CLOSED, "03-02 09:00", "03-09 09:00", department=w.housing,
+         dispatched="03-02 10:00", accept_due="03-02 12:00", accepted="03-02 11:00", resolved="03-05 15:00",
+         follow_ups=(("03-06 10:00", True, True, "satisfied"),))
+    make(w, a, c1, Status.RESOLVED, "03-03 09:00", "03-10 09:00", department=w.housing,
+         dispatched="03-03 10:00", accept_due="03-03 12:00", accepted="03-03 14:00", resolved="03-11 10:00",
+         current_due="03-12 10:00", follow_ups=(("03-12 09:00", False, None, ""),))
+    make(w, b, c1, Status.CLOSED, "03-04 09:00", "03-11 09:00", resolved="03-04 11:00", on_grid=True,
+         follow_ups=(("03-09 09:00", True, True, "basically_satisfied"),))
+    make(w, grid_c, disputes, Status.DISPATCHED, "03-09 09:00", "03-16 09:00", department=w.police,
+         dispatched="03-09 10:00", accept_due="03-09 12:00", current_due="03-09 12:00")
+    make(w, grid_c, disputes, Status.ACCEPTED, "03-10 09:00", "03-17 09:00", department=w.police,
+         dispatched="03-10 10:00", accept_due="03-10 12:00", accepted="03-10 10:30", current_due="03-17 09:00")
+    make(w, a, c1, Status.CLOSED, "02-20 09:00", "02-27 09:00", department=w.housing,
+         dispatched="02-20 10:00", accept_due="02-20 12:00", accepted="02-20 11:00", resolved="03-03 10:00",
+         follow_ups=(("03-04 10:00", True, True, "satisfied"),))
+    make(w, b, c1, Status.DISPATCHED, "03-05 09:00", "03-17 09:00", department=w.housing,
+         dispatched="03-10 09:00", accept_due="03-10 11:00", current_due="03-10 11:00", rehandled=1,
+         follow_ups=(("03-10 09:00", True, False, "dissatisfied"),))
+    make(w, w.foreign_grid, c1, Status.CLOSED, "03-02 09:00", "03-09 09:00", department=w.housing,
+         dispatched="03-02 10:00", accept_due="03-02 12:00", accepted="03-02 10:30", resolved="03-03 10:00",
+         follow_ups=(("03-04 10:00", True, True, "very_satisfied"),))
+    make(w, a, c1, Status.CLOSED, "01-10 09:00", "01-17 09:00", resolved="01-12 09:00", on_grid=True,
+         follow_ups=(("01-13 09:00", True, True, "satisfied"),))
+    make(w, a, c1, Status.CANCELLED, "03-13 09:00", "03-20 09:00")
+    make(w, grid_c, disputes, Status.CLOSED, "03-14 09:00", "03-20 09:00", resolved="03-16 09:00", on_grid=True,
+         follow_ups=(("03-17 09:00", True, True, "satisfied"),))
+    return History(world=w, community2=community2, grid_c=grid_c, disputes=disputes)
+
+
+def totals(registered: int, dispatched: int, accepted_on_time: int, resolved: int, resolved_on_time: int,
+           resolved_on_grid: int, overdue: int | None, follow_up_calls: int, reached: int, solved: int,
+           satisfied: int) -> dict[str, int]:
+    figures = {
+        "registered": registered,
+        "dispatched": dispatched,
+        "awaiting_acceptance": 0,
+        "accepted_on_time": accepted_on_time,
+        "resolved": resolved,
+        "resolved_on_time": resolved_on_time,
+        "resolved_on_grid": resolved_on_grid,
+        "overdue": overdue,
+        "follow_up_calls": follow_up_calls,
+        "reached": reached,
+        "solved": solved,
+        "satisfied": satisfied,
+    }
+    return {k: v for k, v in figures.items() if v is not None}
+
+
+def rates(response: float | None, on_time: float | None, resolution: float | None, satisfaction: float | None,
+          on_grid: float | None) -> dict[str, float | None]:
+    return {
+        "response_rate": response,
+        "on_time_rate": on_time,
+        "resolution_rate": resolution,
+        "satisfaction_rate": satisfaction,
+        "on_grid_rate": on_grid,
+    }
+
+
+@pytest.mark.django_db
+def test_street_dashboard_gives_the_figures_counted_by_hand(history: History) -> None:
+    w = history.world
+    d = dashboard_for(w.official, since=SINCE, until=UNTIL)
+
+    assert d["node"] == {"id": w.street.pk, "code": w.street.code, "name": "交通街道", "kind": "street"}
+    assert (d["since"], d["until"]) == ("2026-03-02", "2026-03-15")
+    # registered P1 P2 P3 P4 P5 P7 P10 P11; dispatched P1 P2 P4 P5 P7, on time P1 P5; resolved P1 P2 P3 P6,
+    # on time P1 P3, on the grid P3; overdue P2 P4 P5 P7; follow-ups P1 P2 P3 P6 P7, reached all but P2,
+    # solved P1 P3 P6, satisfied P1 P3 P6.
+    assert d["totals"] == totals(8, 5, 2, 4, 2, 1, 4, 5, 4, 3, 3)
+    assert d["rates"] == rates(0.4, 0.5, 0.75, 0.75, 0.25)
+
+    children = {c["code"]: c for c in d["children"]}
+    assert list(children) == [w.community.code, history.community2.code]
+    one, two = children[w.community.code], children[history.community2.code]
+    assert one["totals"] == totals(5, 3, 1, 4, 2, 1, 2, 5, 4, 3, 3)
+    assert one["rates"] == rates(0.3333, 0.5, 0.75, 0.75, 0.25)
+    assert two["totals"] == totals(3, 2, 1, 0, 0, 0, 2, 0, 0, 0, 0)
+    # Nothing resolved or followed up there: no figure, not a 0 %.
+    assert two["rates"] == rates(0.5, None, None, None, None)
+
+    # Red and black list: housing resolved 1 of 3 on time; the police resolved nothing yet, so it has no
+    # on-time figure and comes last. P8 (the other street) is not counted for this street.
+    assert [r["code"] for r in d["departments"]] == ["housing", "police"]
+    housing, police = d["departments"]
+    assert housing["totals"] == totals(3, 3, 1, 3, 1, 0, 2, 4, 3, 2, 2)
+    assert housing["rates"] == rates(0.3333, 0.3333, 0.6667, 0.6667, 0.0)
+    assert police["totals"] == totals(2, 2, 1, 0, 0, 0, 2, 0, 0, 0, 0)
+
+    assert [(c["code"], c["service_area"]) for c in d["categories"]] == [
+        ("neighbours", "dispute"),
+        ("roof-leak", "safety"),
+    ]
+    assert d["categories"][0]["totals"] == two["totals"]
+    assert d["categories"][1]["totals"] == one["totals"]
+
+    assert [(wk["week"], wk["start"], wk["end"]) for wk in d["weekly"]] == [
+        ("2026-W10", "2026-03-02", "2026-03-08"),
+        ("2026-W11", "2026-03-09", "2026-03-15"),
+    ]
+    w10, w11 = d["weekly"]
+    assert w10["totals"] == totals(4, 2, 1, 3, 2, 1, None, 2, 2, 2, 2)
+    assert w10["rates"] == rates(0.5, 0.6667, 1.0, 1.0, 0.3333)
+    assert w11["totals"] == totals(4, 3, 1, 1, 0, 0, None, 3, 2, 1, 1)
+    assert w11["rates"] == rates(0.3333, 0.0, 0.5, 0.5, 0.0)
+
+
+@pytest.mark.django_db
+def test_the_answer_is_json_with_the_agreed_keys(history: History) -> None:
+    d = dashboard_for(history.world.official, since=SINCE, until=UNTIL)
+    assert set(d) == {"node", "since", "until", "totals", "rates", "children", "departments", "categories", "weekly"}
+    assert json.loads(json.dumps(d)) == d
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("level", ["street", "community"])
+def test_drill_down_children_add_up_to_the_parent(history: History, level: str) -> None:
+    w = history.world
+    target = w.street if level == "street" else w.community
+    d = dashboard_for(w.official, node=target.pk, since=SINCE, until=UNTIL)
+    assert len(d["children"]) == 2
+    summed = {k: sum(c["totals"][k] for c in d["children"]) for k in d["totals"]}
+    assert summed == d["totals"]
+    assert sum(wk["totals"]["registered"] for wk in d["weekly"]) == d["totals"]["registered"]
+
+
+@pytest.mark.django_db
+def test_community_drills_down_to_its_grid_branches(history: History) -> None:
+    w = history.world
+    d = dashboard_for(w.official, node=w.community.pk, since=SINCE, until=UNTIL)
+    rows = {c["code"]: c for c in d["children"]}
+    a, b = rows[w.branch.code], rows[w.other_grid_same_street.branch.code]
+    assert a["totals"] == totals(3, 2, 1, 3, 1, 0, 1, 3, 2, 2, 2)
+    assert b["totals"] == totals(2, 1, 0, 1, 1, 1, 1, 2, 2, 1, 1)
+    assert b["rates"] == rates(0.0, 1.0, 0.5, 0.5, 1.0)
+    # A grid branch is the bottom of the drill-down.
+    leaf = dashboard_for(w.official, node=w.branch.pk, since=SINCE, until=UNTIL)
+    assert leaf["children"] == [] and leaf["totals"] == a["totals"]
+
+
+@pytest.mark.django_db
+def test_grid_worker_sees_their_grid_by_default(history: History) -> None:
+    w = history.world
+    d = dashboard_for(w.worker, since=SINCE, until=UNTIL)
+    assert d["node"]["id"] == w.branch.pk
+    assert d["totals"]["registered"] == 3  # P1 P2 P10
+
+
+@pytest.mark.django_db
+def test_department_staff_see_only_their_department_across_the_district(history: History) -> None:
+    w = history.world
+    d = dashboard_for(w.dept, since=SINCE, until=UNTIL)
+    assert d["node"]["id"] is None and d["node"]["name"] == w.housing.name
+    # P1 P2 P6 P7 on this street and P8 on the other one; nothing of the police's.
+    assert d["totals"] == totals(4, 4, 2, 4, 2, 0, 2, 5, 4, 3, 3)
+    assert [r["code"] for r in d["departments"]] == ["housing"]
+    assert {c["code"] for c in d["children"]} == {w.street.code, w.other_street.code}
+    assert sum(c["totals"]["registered"] for c in d["children"]) == 4
+    assert {c["code"]: c["totals"]["registered"] for c in d["children"]}[w.other_street.code] == 1
+    police = dashboard_for(w.police_staff, since=SINCE, until=UNTIL)
+    assert police["totals"]["dispatched"] == 2 and [r["code"] for r in police["departments"]] == ["police"]
+
+
+@pytest.mark.django_db
+def test_leadership_sees_the_whole_district_by_street(history: History) -> None:
+    w = history.world
+    d = dashboard_for(w.admin, since=SINCE, until=UNTIL)
+    assert d["node"]["id"] is None
+    assert d["totals"]["registered"] == 9  # the street's 8 and P8
+    children = {c["code"]: c["totals"]["registered"] for c in d["children"]}
+    assert children == {w.street.code: 8, w.other_street.code: 1}
+    assert dashboard_for(w.admin, node=w.other_street.pk, since=SINCE, until=UNTIL)["totals"]["registered"] == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("who", "where"),
+    [
+        ("worker", "street"),  # above their grid
+        ("worker", "other_branch"),  # the neighbouring grid
+        ("official", "other_street"),
+        ("dept", "street"),  # department staff have no chain scope
+        ("official", "missing"),
+        ("official", "garbage"),
+    ],
+)
+def test_a_node_outside_the_scope_is_a_404_like_a_missing_one(history: History, who: str, where: str) -> None:
+    w = history.world
+    node_id: Any = {
+        "street": w.street.pk,
+        "other_branch": w.other_grid_same_street.branch.pk,
+        "other_street": w.other_street.pk,
+        "missing": 999_999,
+        "garbage": "1 or 1=1",
+    }[where]
+    with pytest.raises(Http404):
+        dashboard_for(getattr(w, who), node=node_id, since=SINCE, until=UNTIL)
+
+
+@pytest.mark.django_db
+def test_nobody_without_a_scope_gets_a_dashboard(world: World) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    for user in (
+        AnonymousUser(),
+        User.objects.create_user("gone", role=User.Role.OFFICIAL, scope_node=world.street, is_active=False),
+        User.objects.create_user("nowhere", role=User.Role.WORKER),
+    ):
+        with pytest.raises(Http404):
+            dashboard_for(user, since=SINCE, until=UNTIL)
+
+
+@pytest.mark.django_db
+def test_a_period_ending_before_it_starts_is_refused(world: World) -> None:
+    with pytest.raises(ValidationError) as err:
+        dashboard_for(world.official, since=UNTIL, until=SINCE)
+    assert "until" in err.value.message_dict
+
+
+@pytest.mark.django_db
+def test_an_empty_period_has_no_rates_rather_than_zero(history: History) -> None:
+    d = dashboard_for(history.world.official, since=dt.date(2025, 6, 2), until=dt.date(2025, 6, 8))
+    assert d["rates"] == rates(None, None, None, None, None)
+    assert d["totals"]["registered"] == 0
+    assert d["totals"]["overdue"] == 4  # a snapshot of now, whatever the period
+
+
+@pytest.mark.django_db
+def test_a_petition_still_within_its_accept_deadline_is_not_counted_as_late(world: World) -> None:
+    p = services.petition_register(
+        actor=world.worker, grid=world.grid, category=world.category, title="路灯", description="不亮"
+    )
+    services.petition_dispatch(actor=world.official, petition_id=p.pk, department=world.housing)
+    today = timezone.localdate()
+    d = dashboard_for(world.official, since=today, until=today)
+    assert (d["totals"]["dispatched"], d["totals"]["awaiting_acceptance"]) == (1, 1)
+    assert d["rates"]["response_rate"] is None
+    services.petition_accept(actor=world.dept, petition_id=p.pk)
+    d = dashboard_for(world.official, since=today, until=today)
+    assert d["totals"]["awaiting_acceptance"] == 0
+    assert d["rates"]["response_rate"] == 1.0
+
+
+def _bulk(world: World, grids: list[Grid], n: int) -> None:
+    """``n`` petitions spread over the grids and the stages, with follow-ups."""
+    statuses = [Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED, Status.CLOSED]
+    petitions = []
+    for i in range(n):
+        day = f"03-{2 + i % 12:02d}"
+        resolved = i % 4 >= 2
+        petitions.append(
+            Petition(
+                grid=grids[i % len(grids)],
+                category=world.category,
+                title=f"诉求{i}",
+                description="内容",
+                status=statuses[i % 4],
+                department=world.housing if i % 3 else world.police,
+                registered_by=world.worker,
+                registered_at=t(f"{day} 08:00"),
+                dispatched_at=t(f"{day} 09:00"),
+                accept_due=t(f"{day} 11:00"),
+                accepted_at=t(f"{day} 10:00") if i % 4 else None,
+                resolve_due=t(f"{day} 18:00"),
+                resolved_at=t(f"{day} 17:00") if resolved else None,
+                current_due=None if i % 4 == 3 else t(f"{day} 18:00"),
+            )
+        )
+    Petition.objects.bulk_create(petitions)
+    FollowUp.objects.bulk_create(
+        FollowUp(petition=p, at=p.resolved_at, reached=True, solved=True, satisfaction="satisfied", by=world.worker)
+        for p in petitions
+        if p.resolved_at
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("petitions", "communities"), [(10, 2), (200, 12)])
+def test_query_count_is_constant(
+    world: World, petitions: int, communities: int, django_assert_max_num_queries: Any
+) -> None:
+    grids = [world.grid, world.other_grid_same_street]
+    for _ in range(communities - 1):
+        grids.append(cast(Grid, GridFactory(branch=node(Kind.GRID_BRANCH, node(Kind.COMMUNITY, world.street)))))
+    _bulk(world, grids, petitions)
+    official = User.objects.get(pk=world.official.pk)
+    with django_assert_max_num_queries(12):
+        d = dashboard_for(official, since=SINCE, until=UNTIL)
+    assert d["totals"]["registered"] == petitions
+    assert len(d["children"]) == communities
+    assert sum(c["totals"]["registered"] for c in d["children"]) == petitions
+    dept = User.objects.get(pk=world.dept.pk)
+    with django_assert_max_num_queries(12):
+        dashboard_for(dept, since=SINCE, until=UNTIL)
