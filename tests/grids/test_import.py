@@ -186,6 +186,11 @@ class TestReimport:
         assert [row.import_type for row in again.rows] == ["skip"] * 4
         assert snapshot() == before
 
+    def test_the_dry_run_of_the_same_file_reports_every_row_unchanged(self, buildings: Any) -> None:
+        run_import(csv_text(GOOD_ROWS))
+        preview = run_import(csv_text(GOOD_ROWS), dry_run=True)
+        assert [row.import_type for row in preview.rows] == ["skip"] * 4
+
     def test_a_changed_phone_is_the_only_update(self, buildings: Any) -> None:
         run_import(csv_text(GOOD_ROWS))
         changed = [list(r) for r in GOOD_ROWS]
