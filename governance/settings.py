@@ -136,13 +136,16 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# django-axes: throttle failed sign-ins per username and per address, each on its own,
-# so one attacker's address is locked without locking the user out everywhere.
+# django-axes: throttle failed sign-ins per pair of username and address, so an attacker's address
+# is locked for the account it guesses at without locking that user out elsewhere, or other users.
+# Locked out: 429 with Retry-After (JSON {"detail": ...} under /api/), see governance.api.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "governance.api.lockout_response"
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under var/.
 if REDIS_URL:
@@ -176,6 +179,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON in and out (the browsable docs are /api/docs/).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # The services' ValidationError → 400 per field, workflow.TransitionNotAllowed → 409.
+    "EXCEPTION_HANDLER": "governance.api.exception_handler",
+    # Writes per token (governance.api.WriteRateThrottle); a hotline pushing 50/s is normal.
     "DEFAULT_THROTTLE_RATES": {"petition_write": env.str("WANGGE_WRITE_RATE", default="6000/min")},
 }
 SPECTACULAR_SETTINGS = {
@@ -187,6 +196,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # No request leaves the intranet: no online validator badge.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
+    "ENUM_NAME_OVERRIDES": {
+        "PetitionStatusEnum": "petitions.models.Status",
+        "PriorityEnum": "petitions.models.Priority",
+        "SatisfactionEnum": "petitions.models.Satisfaction",
+        "ServiceAreaEnum": "petitions.models.ServiceArea",
+        "ChainKindEnum": "parties.models.Kind",
+        "GridKindEnum": "grids.models.Grid.Kind",
+    },
 }
 
 # Household count a grid is sized for (urban community grid: about 300 households).

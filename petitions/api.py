@@ -1,0 +1,498 @@
+"""The petition endpoints of the API v1: register, list, detail, and the steps of the closed loop.
+
+Views parse JSON, call the same selectors and services as the pages, and render. Scope comes from
+``governance.access.restrict`` (through ``selectors``), every rule from ``services``/``workflow``;
+their refusals become status codes in ``governance.api.exception_handler``.
+"""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+
+from governance.access import restrict
+from governance.api import (
+    Pagination,
+    StrictBooleanField,
+    StrictCharField,
+    StrictPrimaryKeyRelatedField,
+    StrictSlugRelatedField,
+    Unprocessable,
+    WriteRateThrottle,
+    error_responses,
+    validation_error_serializer,
+)
+from governance.models import Department, User
+from grids.identity import mask_phone
+from grids.models import Grid, Household
+
+from . import idempotency, services
+from .filters import PetitionFilterSet
+from .forms import NOTE_MAX
+from .models import OPEN_STATUSES, Category, Petition, PetitionEvent, Priority, Satisfaction, Status
+from .selectors import petition_detail_for, petition_list_for
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_MAX = 255
+IDEMPOTENCY_KEY = re.compile(rf"[\x21-\x7e]{{1,{IDEMPOTENCY_KEY_MAX}}}")
+
+# --------------------------------------------------------------------------------------- answers
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ReporterPhoneField(serializers.Field):
+    """The resident's phone: whole only where the serializer's context says so (PIPL), else masked."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, petition: Petition) -> str:
+        whole = self.context.get("phone_whole")
+        shown = whole(petition) if callable(whole) else bool(whole)
+        return petition.reporter_phone if shown else mask_phone(petition.reporter_phone)
+
+
+class PetitionSerializer(serializers.ModelSerializer[Petition]):
+    """A petition: what was reported, where it stands, and its deadlines."""
+
+    grid: serializers.SlugRelatedField[Grid] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    department: serializers.SlugRelatedField[Department] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+    household: serializers.PrimaryKeyRelatedField[Household] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
+    reporter_phone = ReporterPhoneField(help_text="Masked (138****5678) unless the user's scope covers the grid.")
+    overdue = serializers.SerializerMethodField(help_text="Open and past the deadline of its current stage.")
+
+    class Meta:
+        model = Petition
+        fields = [
+            "id",
+            "number",
+            "status",
+            "priority",
+            "title",
+            "description",
+            "grid",
+            "category",
+            "department",
+            "household",
+            "reporter_name",
+            "reporter_phone",
+            "registered_at",
+            "dispatched_at",
+            "accepted_at",
+            "resolved_at",
+            "closed_at",
+            "accept_due",
+            "resolve_due",
+            "follow_up_due",
+            "current_due",
+            "overdue",
+            "resolved_on_grid",
+            "result",
+            "rehandle_count",
+            "escalated",
+        ]
+        read_only_fields = fields
+
+    def get_overdue(self, petition: Petition) -> bool:
+        now = self.context.get("now") or timezone.now()
+        return petition.status in OPEN_STATUSES and petition.current_due is not None and petition.current_due < now
+
+
+class NullIfBlankChoiceField(serializers.ChoiceField):
+    def to_representation(self, value: Any) -> Any:
+        return None if value == "" else super().to_representation(value)
+
+
+class PetitionEventSerializer(serializers.ModelSerializer[PetitionEvent]):
+    from_status = NullIfBlankChoiceField(
+        choices=Status.choices, allow_null=True, read_only=True, help_text="null for the registration."
+    )
+    action = serializers.CharField(
+        read_only=True,
+        help_text="register, dispatch, accept, return, resolve, resolve_on_grid, follow_up, "
+        "follow_up_unreached, reopen, reopen_on_grid, cancel (more may come).",
+    )
+    actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = PetitionEvent
+        fields = ["action", "from_status", "to_status", "actor", "at", "note"]
+        read_only_fields = fields
+
+
+class PetitionDetailSerializer(PetitionSerializer):
+    """A petition with its timeline, oldest step first."""
+
+    events = PetitionEventSerializer(many=True, read_only=True)
+
+    class Meta(PetitionSerializer.Meta):
+        fields = [*PetitionSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+
+# -------------------------------------------------------------------------------------- requests
+
+
+def _note(**kwargs: Any) -> StrictCharField:
+    return StrictCharField(max_length=NOTE_MAX, allow_blank=True, trim_whitespace=False, **kwargs)
+
+
+class PetitionCreateSerializer(serializers.Serializer):
+    """What a hotline or a worker reports. Rules (scope, phone format, household) are the service's."""
+
+    grid = StrictSlugRelatedField(
+        slug_field="code",
+        queryset=Grid.objects.all(),
+        help_text="The grid's code (GET /api/v1/grids/).",
+        error_messages={"does_not_exist": gettext_lazy("No grid has the code {value}.")},
+    )
+    category = StrictSlugRelatedField(
+        slug_field="code",
+        queryset=Category.objects.all(),
+        help_text="The category's code (GET /api/v1/categories/).",
+        error_messages={"does_not_exist": gettext_lazy("No category has the code {value}.")},
+    )
+    title = StrictCharField(max_length=Petition._meta.get_field("title").max_length)
+    description = StrictCharField(max_length=Petition._meta.get_field("description").max_length)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    reporter_name = StrictCharField(
+        max_length=Petition._meta.get_field("reporter_name").max_length, required=False, allow_blank=True
+    )
+    # The service checks the format and says what a valid number looks like.
+    reporter_phone = StrictCharField(max_length=20, required=False, allow_blank=True)
+    household = StrictPrimaryKeyRelatedField(
+        queryset=Household.objects.select_related("building"),
+        required=False,
+        allow_null=True,
+        help_text="The household's id, if the request is about one household of the grid.",
+    )
+
+
+class DispatchSerializer(serializers.Serializer):
+    department = StrictSlugRelatedField(
+        slug_field="code",
+        queryset=Department.objects.all(),
+        help_text="The department's code (GET /api/v1/departments/).",
+        error_messages={"does_not_exist": gettext_lazy("No department has the code {value}.")},
+    )
+    note = _note(required=False, default="")
+
+
+class NoteSerializer(serializers.Serializer):
+    note = _note(required=False, default="")
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = _note(help_text="Why (required, not blank).")
+
+
+class ResolveSerializer(serializers.Serializer):
+    result = _note(help_text="What was done (required, not blank).")
+
+
+class FollowUpSerializer(serializers.Serializer):
+    reached = StrictBooleanField(help_text="Was the resident reached?")
+    solved = StrictBooleanField(
+        required=False, allow_null=True, default=None, help_text="Required when reached: was the problem solved?"
+    )
+    satisfaction = serializers.ChoiceField(
+        choices=Satisfaction.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required when reached, on the five-level scale (GB/T 39735).",
+    )
+    note = _note(required=False, default="")
+
+
+# ----------------------------------------------------------------------------------------- views
+
+_READ_ERRORS = error_responses(401, 404)
+_STEP_ERRORS = error_responses(401, 403, 404, 409, 429)
+
+# The API action, its request body and the service it calls with the validated data.
+Step = Callable[[Any, int, dict[str, Any]], Petition]
+STEPS: dict[str, tuple[type[serializers.Serializer], Step]] = {
+    "dispatch_": (
+        DispatchSerializer,
+        lambda user, pk, d: services.petition_dispatch(
+            actor=user, petition_id=pk, department=d["department"], note=d["note"]
+        ),
+    ),
+    "accept": (
+        NoteSerializer,
+        lambda user, pk, d: services.petition_accept(actor=user, petition_id=pk, note=d["note"]),
+    ),
+    "return_": (
+        ReasonSerializer,
+        lambda user, pk, d: services.petition_return(actor=user, petition_id=pk, reason=d["reason"]),
+    ),
+    "resolve": (
+        ResolveSerializer,
+        lambda user, pk, d: services.petition_resolve(actor=user, petition_id=pk, result=d["result"]),
+    ),
+    "follow_up": (
+        FollowUpSerializer,
+        lambda user, pk, d: services.petition_follow_up(
+            actor=user,
+            petition_id=pk,
+            reached=d["reached"],
+            solved=d["solved"] if d["reached"] else None,
+            satisfaction=d["satisfaction"] if d["reached"] else "",
+            note=d["note"],
+        ),
+    ),
+    "cancel": (
+        ReasonSerializer,
+        lambda user, pk, d: services.petition_cancel(actor=user, petition_id=pk, reason=d["reason"]),
+    ),
+}
+WRITE_ACTIONS = frozenset({"create", *STEPS})
+
+
+def _step_schema(name: str, summary: str) -> Any:
+    body = STEPS[name][0]
+    fields = list(body().fields)
+    return extend_schema(
+        summary=summary,
+        request=body,
+        responses={
+            200: PetitionSerializer,
+            400: validation_error_serializer(f"{body.__name__.removesuffix('Serializer')}ValidationError", fields),
+            **_STEP_ERRORS,
+        },
+    )
+
+
+def _phone_whole(user: Any) -> Callable[[Petition], bool]:
+    # The PIPL rule of the detail page (whole only where the chain scope covers the petition, and
+    # each view logged) is the pages' own; the API shows what the page shows.
+    from .views import _phone_whole as page_rule
+
+    return lambda petition: page_rule(user, petition)
+
+
+@extend_schema(tags=["petitions"])
+class PetitionViewSet(viewsets.GenericViewSet):
+    """Petitions (诉求) and their closed loop. 404 for a petition missing or outside the scope."""
+
+    serializer_class = PetitionSerializer
+    pagination_class = Pagination
+    # Declared for the schema (the filter parameters); the filtering itself is ``petition_list_for``.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PetitionFilterSet
+
+    def get_queryset(self) -> QuerySet[Petition]:
+        return restrict(self.request.user, Petition.objects.all())
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        if self.action in WRITE_ACTIONS:
+            return [WriteRateThrottle()]
+        return super().get_throttles()
+
+    @extend_schema(
+        summary="List petitions",
+        parameters=[
+            OpenApiParameter("node", int, description="Only petitions on grids under this chain node (its id)."),
+            OpenApiParameter(
+                "overdue", bool, description="true: open and past the current stage's deadline; false: not."
+            ),
+            OpenApiParameter("grid", str, description="A grid's code."),
+            OpenApiParameter("department", str, description="A department's code."),
+            OpenApiParameter("category", str, description="A category's code."),
+            OpenApiParameter("q", str, description="The petition's number, or words of its title."),
+        ],
+        responses={
+            200: PetitionSerializer(many=True),
+            400: validation_error_serializer(
+                "PetitionFilterValidationError", [*PetitionFilterSet.base_filters, "page", "page_size"]
+            ),
+            **_READ_ERRORS,
+        },
+    )
+    def list(self, request: Request) -> Response:
+        """The petitions in the user's scope, newest first; the resident's phone is masked in lists."""
+        _check_query_types(request.query_params)
+        # Always bound (as the list page does): petition_list_for treats an unbound (empty) filter
+        # set as invalid and lists nothing.
+        params = request.query_params.copy()
+        params.setdefault("q", "")
+        filterset, queryset = petition_list_for(request.user, params)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        page = self.paginate_queryset(queryset)
+        data = PetitionSerializer(page, many=True, context={"now": timezone.now()}).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Register a petition",
+        request=PetitionCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="A key of your choice (e.g. a UUID), at most 255 characters. A retry with the "
+                "same key and body returns the first answer (same id) and creates nothing; the same key "
+                "with another body is refused with 422. Keys are per user and kept at least 24 hours.",
+                pattern=f"^{IDEMPOTENCY_KEY.pattern}$",
+            )
+        ],
+        responses={
+            201: PetitionSerializer,
+            400: validation_error_serializer(
+                "PetitionCreateValidationError", [*PetitionCreateSerializer().fields, IDEMPOTENCY_HEADER]
+            ),
+            **error_responses(401, 403, 422, 429),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        """Log a resident's request on a grid in the user's scope (网格吹哨)."""
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            status_code, body = self._register(request)
+            return Response(body, status=status_code)
+        if not IDEMPOTENCY_KEY.fullmatch(key):
+            raise ValidationError(
+                {
+                    IDEMPOTENCY_HEADER: [
+                        _("Use a key of 1 to %(max)d visible ASCII characters, e.g. a UUID.")
+                        % {"max": IDEMPOTENCY_KEY_MAX}
+                    ]
+                }
+            )
+        try:
+            outcome = idempotency.run_once(
+                user=request.user,
+                key=key,
+                fingerprint=idempotency.fingerprint(request.data),
+                produce=lambda: self._register(request),
+            )
+        except idempotency.KeyReused as exc:
+            raise Unprocessable(
+                _("This Idempotency-Key was already used with a different request body.")
+            ) from exc
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+        return Response(outcome.body, status=outcome.status_code, headers=headers)
+
+    def _register(self, request: Request) -> tuple[int, dict[str, Any]]:
+        serializer = PetitionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        petition = services.petition_register(actor=_user(request), **serializer.validated_data)
+        # The user just typed the phone in, on a grid in their scope: it is shown back whole.
+        return status.HTTP_201_CREATED, dict(PetitionSerializer(petition, context={"phone_whole": True}).data)
+
+    @extend_schema(summary="A petition with its timeline", responses={200: PetitionDetailSerializer, **_READ_ERRORS})
+    def retrieve(self, request: Request, pk: str) -> Response:
+        """The petition with ``events`` (who did what, when, from which status to which)."""
+        petition = petition_detail_for(request.user, _petition_id(pk))
+        context = {"phone_whole": _phone_whole(request.user)}
+        return Response(PetitionDetailSerializer(petition, context=context).data)
+
+    def _step(self, request: Request, pk: str, name: str) -> Response:
+        body, run = STEPS[name]
+        serializer = body(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        petition_id = _petition_id(pk)
+        petition = run(request.user, petition_id, serializer.validated_data)
+        context = {"phone_whole": _phone_whole(request.user)}
+        return Response(PetitionSerializer(petition, context=context).data)
+
+    # Not named ``dispatch``: that is the view's own request dispatcher.
+    @_step_schema("dispatch_", "Dispatch to a department")
+    @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
+    def dispatch_(self, request: Request, pk: str) -> Response:
+        """Send the petition to the department responsible (整理上报); street officials."""
+        return self._step(request, pk, "dispatch_")
+
+    @_step_schema("accept", "Accept (report in)")
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str) -> Response:
+        """The department reports in (部门报到)."""
+        return self._step(request, pk, "accept")
+
+    @_step_schema("return_", "Return a mis-routed petition")
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_(self, request: Request, pk: str) -> Response:
+        """The department sends it back to the street with the reason."""
+        return self._step(request, pk, "return_")
+
+    @_step_schema("resolve", "Record the result")
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str) -> Response:
+        """By the department once accepted, or on the grid (网格内解决) while still registered."""
+        return self._step(request, pk, "resolve")
+
+    @_step_schema("follow_up", "Record the follow-up call")
+    @action(detail=True, methods=["post"], url_path="follow-up", url_name="follow-up")
+    def follow_up(self, request: Request, pk: str) -> Response:
+        """回访: satisfied closes the petition; dissatisfied reopens it to the same department (重办)."""
+        return self._step(request, pk, "follow_up")
+
+    @_step_schema("cancel", "Cancel a duplicate or withdrawn petition")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        """Cancel with the reason; street officials."""
+        return self._step(request, pk, "cancel")
+
+
+# How a boolean reads in a query string; django-filter takes anything else as "no filter".
+_BOOLEANS = frozenset({"true", "false", "True", "False", "1", "0"})
+
+
+def _check_query_types(params: Any) -> None:
+    """400 for filter values of the wrong type, which the filters would otherwise silently ignore."""
+    errors = {}
+    overdue = params.get("overdue")
+    if overdue is not None and overdue not in _BOOLEANS:
+        errors["overdue"] = [_("Enter true or false.")]
+    node = params.get("node")
+    if node is not None and not (node.isascii() and node.isdigit() and 0 < int(node) < 2**63):
+        errors["node"] = [_("Enter the id of a chain node.")]
+    if params.get("status") == "":
+        errors["status"] = [_("Give a value or leave the parameter out.")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _user(request: Request) -> User:
+    user = request.user
+    assert isinstance(user, User), "authenticated by the permission class"
+    return user
+
+
+def _petition_id(pk: str) -> int:
+    """The id in the path; anything that is not one is a petition that does not exist (404)."""
+    from django.http import Http404
+
+    try:
+        value = int(pk)
+    except ValueError as exc:
+        raise Http404 from exc
+    if not 0 < value < 2**63:
+        raise Http404
+    return value

@@ -1,0 +1,75 @@
+"""The OpenAPI 3 schema covers the whole contract; the docs page loads nothing from outside."""
+
+import re
+
+import pytest
+from rest_framework.test import APIClient
+
+CONTRACT = {
+    ("/api/v1/auth/token/", "post"),
+    ("/api/v1/chain/", "get"),
+    ("/api/v1/grids/", "get"),
+    ("/api/v1/categories/", "get"),
+    ("/api/v1/departments/", "get"),
+    ("/api/v1/petitions/", "post"),
+    ("/api/v1/petitions/", "get"),
+    ("/api/v1/petitions/{id}/", "get"),
+    ("/api/v1/petitions/{id}/dispatch/", "post"),
+    ("/api/v1/petitions/{id}/accept/", "post"),
+    ("/api/v1/petitions/{id}/return/", "post"),
+    ("/api/v1/petitions/{id}/resolve/", "post"),
+    ("/api/v1/petitions/{id}/follow-up/", "post"),
+    ("/api/v1/petitions/{id}/cancel/", "post"),
+    ("/api/v1/dashboard/", "get"),
+}
+
+
+@pytest.fixture
+def schema(db: None) -> dict:
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_every_contract_endpoint_is_in_the_schema_and_nothing_else(schema: dict) -> None:
+    assert schema["openapi"].startswith("3.")
+    operations = {(path, method) for path, item in schema["paths"].items() for method in item}
+    assert operations == CONTRACT
+
+
+def test_error_answers_are_documented(schema: dict) -> None:
+    paths = schema["paths"]
+    create = paths["/api/v1/petitions/"]["post"]
+    assert {"201", "400", "401", "403", "422", "429"} <= set(create["responses"])
+    assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in create["parameters"])
+    for step in ("dispatch", "accept", "return", "resolve", "follow-up", "cancel"):
+        responses = paths[f"/api/v1/petitions/{{id}}/{step}/"]["post"]["responses"]
+        assert {"200", "400", "401", "403", "404", "409", "429"} <= set(responses), step
+    assert "429" in paths["/api/v1/auth/token/"]["post"]["responses"]
+
+
+def test_the_enums_of_the_contract(schema: dict) -> None:
+    components = schema["components"]["schemas"]
+    assert set(components["PetitionStatusEnum"]["enum"]) == {
+        "registered", "dispatched", "accepted", "resolved", "closed", "cancelled",
+    }
+    assert set(components["ChainKindEnum"]["enum"]) == {
+        "street", "community", "grid_branch", "building_group", "member_household",
+        "town", "village", "grid_group", "contact_household",
+    }
+    assert set(components["GridKindEnum"]["enum"]) == {"urban", "rural", "dedicated"}
+    assert set(components["SatisfactionEnum"]["enum"]) == {
+        "very_satisfied", "satisfied", "basically_satisfied", "dissatisfied", "very_dissatisfied",
+    }
+    assert set(components["PriorityEnum"]["enum"]) == {"normal", "urgent"}
+    assert "tokenAuth" in schema["components"]["securitySchemes"]
+
+
+@pytest.mark.django_db
+def test_the_docs_are_served_from_our_own_static_files() -> None:
+    response = APIClient().get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "swagger-ui" in html
+    assert not re.search(r"https?://", html), re.findall(r"https?://[^\s\"']+", html)
+    assert re.search(r'src="/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle\.js"', html)
