@@ -126,6 +126,9 @@ class Petition(models.Model):
             models.Index(fields=["department", "-registered_at", "-id"], name="petition_dept_recent"),
             models.Index(fields=["status", "current_due"], name="petition_status_due"),
             models.Index(fields=["-registered_at", "-id"], name="petition_recent"),
+            # Dashboards count by the dispatch and resolution time in a period.
+            models.Index(fields=["dispatched_at"], name="petition_dispatched"),
+            models.Index(fields=["resolved_at"], name="petition_resolved"),
         ]
 
     def __str__(self) -> str:
@@ -149,7 +152,7 @@ class PetitionEvent(models.Model):
     """One step of a petition's history. Append-only: rows are added, never edited (可追溯)."""
 
     petition = models.ForeignKey(Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="events")
-    action = models.CharField(_("action"), max_length=16)
+    action = models.CharField(_("action"), max_length=32)
     from_status = models.CharField(_("from"), max_length=12, choices=Status.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=12, choices=Status.choices)
     actor = models.ForeignKey(

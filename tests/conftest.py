@@ -1,6 +1,7 @@
 """A small world shared by the tests: two streets, grids, and one account of each role."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -31,6 +32,12 @@ class World:
     police_staff: User
     admin: User
     foreign_worker: User
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(settings: Any) -> None:
+    """Accounts in tests use a fast hasher: real PBKDF2 costs about a second per account made or signed in."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

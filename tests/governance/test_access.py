@@ -20,12 +20,6 @@ from ..conftest import World
 from ..factories import HouseholdFactory, ResidentFactory
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(settings: Any) -> None:
-    """The world's six accounts are made with real PBKDF2 (2 s a test); nothing here signs in."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class Town:
     """The world, filled: a petition, a household with a resident and a member on each grid."""

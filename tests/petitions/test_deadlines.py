@@ -24,11 +24,6 @@ def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> dt.d
     return dt.datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(settings: Any) -> None:
-    """The world's six accounts are made with real PBKDF2 (2 s a test); nothing here signs in."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def fresh_calendar_cache() -> Iterator[None]:

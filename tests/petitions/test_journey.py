@@ -1,6 +1,5 @@
 """Whole journeys through the closed loop, read back as the timeline a user sees on the petition page."""
 
-from typing import Any
 
 import pytest
 
@@ -8,12 +7,6 @@ from petitions import selectors, services
 from petitions.models import Status
 
 from ..conftest import World
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(settings: Any) -> None:
-    """The world's six accounts are made with real PBKDF2 (2 s a test); nothing here signs in."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def timeline(world: World, petition_id: int) -> list[tuple[str, str, str, str, str, str | None]]:

@@ -25,11 +25,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 SINCE, UNTIL = dt.date(2026, 3, 2), dt.date(2026, 3, 15)  # ISO weeks 2026-W10 and 2026-W11
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(settings: Any) -> None:
-    """The world's six accounts are made with real PBKDF2 (2 s a test); nothing here signs in."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def t(when: str) -> dt.datetime:
     """'03-02 09:00' → that moment of 2026 in Beijing."""

@@ -16,12 +16,6 @@ from ..conftest import World
 from .test_workflow import accepted, closed, dispatched, register, resolved, snapshot
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(settings: Any) -> None:
-    """The world's six accounts are made with real PBKDF2 (2 s a test); nothing here signs in."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _outsider(world: World, who: str) -> User:
     if who == "neighbour_worker":
         # A worker of the other grid in the same community: same street, different branch.
