@@ -36,8 +36,8 @@ typecheck: install
 
 ## make messages: refresh the Chinese catalogue after changing user-facing strings.
 messages: install
-	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete
-	$(BIN)/python manage.py compilemessages -l zh_Hans
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete -i '.venv/*' -i 'var/*' -i 'bench/*' -i 'tests/*'
+	$(BIN)/python manage.py compilemessages -l zh_Hans -i .venv -i var
 
 clean:
 	rm -rf var $(VENV)
