@@ -61,9 +61,8 @@ _KIND_LOOKUP = {label: kind for kind, labels in KIND_LABELS.items() for label in
     str(kind): kind for kind in KIND_LABELS
 }
 
-# Rows per bulk INSERT / UPDATE; hashes per look-up query.
+# Rows per bulk INSERT / UPDATE, and hashes per look-up query.
 BATCH_SIZE = 2000
-LOOKUP_SIZE = 10000
 
 
 def cell_text(value: object) -> str:
@@ -198,8 +197,8 @@ class ResidentByIdCardLoader(BaseInstanceLoader):
         hashes = list(resource.id_card_hashes.values())
         self.residents: dict[str, Resident] = {}
         queryset = Resident.objects.select_related("household__building")
-        for start in range(0, len(hashes), LOOKUP_SIZE):
-            for resident in queryset.filter(id_card_hash__in=hashes[start : start + LOOKUP_SIZE]):
+        for start in range(0, len(hashes), BATCH_SIZE):
+            for resident in queryset.filter(id_card_hash__in=hashes[start : start + BATCH_SIZE]):
                 assert resident.id_card_hash is not None
                 self.residents[resident.id_card_hash] = resident
                 resource.stored_values[resident.pk] = resource.comparable(resident)
@@ -395,6 +394,8 @@ class HouseholdResidentResource(resources.ModelResource):
         # Problems found across rows first: they say more than the cell checks.
         errors: dict[str, str] = dict(self.row_errors.get(number, {}))
         for field in self.get_import_fields():
+            if field.readonly:  # shown in the preview, read by the household widget
+                continue
             try:
                 self.import_field(field, instance, row, **kwargs)
             except CellError as exc:

@@ -119,6 +119,11 @@ class TestGoodFile:
         assert Household.objects.filter(building=buildings[0], room="101").get() == existing
         assert existing.residents.count() == 2
 
+    def test_blank_lines_are_passed_over(self, buildings: Any) -> None:
+        result = run_import(csv_text([GOOD_ROWS[0], ["", "", "", "", "", ""], GOOD_ROWS[1]]))
+        assert not result.has_validation_errors()
+        assert (result.totals["new"], result.totals["skip"]) == (2, 1)
+
     def test_dry_run_saves_nothing(self, buildings: Any) -> None:
         before = snapshot()
         result = run_import(csv_text(GOOD_ROWS), dry_run=True)
