@@ -12,7 +12,8 @@ followed up after delays drawn around its category's deadlines; its status is th
 has happened by now. So the mix is what a running district has: almost everything older than a
 month is closed, recent ones are spread over the open statuses, a few are late at every stage
 (overdue), some were cancelled, a quarter were resolved on the grid, a few were returned and
-re-dispatched, and dissatisfied residents reopened some (重办). Deadlines use calendar days in place
+re-dispatched, some residents did not answer the first call back, and dissatisfied ones reopened
+some (重办). Deadlines use calendar days in place
 of working days (the list and dashboard read them, they do not recompute them).
 """
 
@@ -233,6 +234,13 @@ class Simulator:
             t += dt.timedelta(hours=rng.uniform(2, 40))
             if t > self.now:
                 break
+            if rng.random() < 0.06:
+                # The resident did not answer: the call is recorded, the petition stays resolved.
+                out.follow_ups.append((pid, False, None, "", "电话未接通", worker, t))
+                event("follow_up_unreached", "resolved", "resolved", worker, t, "电话未接通")
+                t += dt.timedelta(hours=rng.uniform(2, 24))
+                if t > self.now:
+                    break
             satisfaction = rng.choice(self.satisfaction)
             solved = satisfaction in SATISFIED or rng.random() < 0.2
             out.follow_ups.append((pid, True, solved, satisfaction, "", worker, t))

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import pytest
-from django.db import DataError, connection
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -390,10 +390,6 @@ def test_resolve_on_the_grid(world: World, client: Client) -> None:
     assert FollowUp.objects.count() == 0
 
 
-@pytest.mark.xfail(
-    raises=DataError,
-    reason="PetitionEvent.action is max_length=16 but the workflow action 'follow_up_unreached' has 19 characters",
-)
 def test_unreached_follow_up_keeps_the_petition_resolved(world: World, client: Client) -> None:
     petition = register(world)
     services.petition_resolve(actor=world.worker, petition_id=petition.pk, result="现场调解完成")
