@@ -287,3 +287,20 @@ def test_admin_export_masks_phone_and_id(buildings: Any, world: World, client: C
     id_card = valid_id_card(1)
     assert f"{id_card[:6]}********{id_card[-4:]}" in text and id_card not in text
     assert "商铺" in text
+
+
+@pytest.mark.django_db
+def test_admin_household_export_lists_households_in_the_import_columns(
+    buildings: Any, world: World, client: Client
+) -> None:
+    run_import(csv_text(GOOD_ROWS))
+    client.force_login(world.admin)
+    url = reverse("admin:grids_household_export")
+    form = client.get(url).context["form"]
+    ticked = {name: "on" for name, field in form.fields.items() if getattr(field, "is_selectable_field", False)}
+
+    text = client.post(url, {"resource": "0", "format": "0", **ticked}).content.decode("utf-8-sig")
+
+    lines = text.splitlines()
+    assert lines[0].split(",") == [BUILDING, ROOM, KIND]
+    assert sorted(lines[1:]) == ["lf-01,101,住宅", "lf-01,102,商铺", "lf-02,201,驻区单位"]
