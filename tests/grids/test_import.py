@@ -304,3 +304,26 @@ def test_admin_household_export_lists_households_in_the_import_columns(
     lines = text.splitlines()
     assert lines[0].split(",") == [BUILDING, ROOM, KIND]
     assert sorted(lines[1:]) == ["lf-01,101,住宅", "lf-01,102,商铺", "lf-02,201,驻区单位"]
+
+
+@pytest.mark.django_db
+def test_admin_confirm_after_the_data_changed_imports_nothing(buildings: Any, world: World, client: Client) -> None:
+    client.force_login(world.admin)
+    upload = io.BytesIO(csv_text(GOOD_ROWS).encode("utf-8-sig"))
+    upload.name = "residents.csv"
+    preview = client.post(
+        reverse("admin:grids_resident_import"), {"resource": "0", "format": "0", "import_file": upload}
+    )
+    # Between the preview and the click, someone registers the third row's resident elsewhere.
+    elsewhere = HouseholdFactory.create(building=buildings[1], room="909")
+    ResidentFactory.create(household=elsewhere, id_card=GOOD_ROWS[2][4])
+    before = snapshot()
+
+    response = client.post(
+        reverse("admin:grids_resident_process_import"), {**preview.context["confirm_form"].initial, "confirm": "1"}
+    )
+
+    assert response.status_code == 302 and response["Location"].endswith(reverse("admin:grids_resident_import"))
+    assert snapshot() == before
+    follow = client.get(response["Location"])
+    assert any(m.level_tag == "error" for m in follow.context["messages"])
