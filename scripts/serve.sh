@@ -3,9 +3,10 @@
 set -euo pipefail
 host=$1 port=$2 password=$3
 cd "$(dirname "$0")/.."
-mkdir -p var/celery/queue var/celery/processed var/log
+var=${WANGGE_VAR_DIR:-var}  # as governance/settings.py reads it
+mkdir -p "$var/celery/queue" "$var/celery/processed" "$var/celery/control" "$var/log"
 .venv/bin/celery -A governance worker -B --concurrency 1 --loglevel INFO \
-  --schedule var/celerybeat-schedule >var/log/celery.log 2>&1 &
+  --schedule "$var/celerybeat-schedule" >"$var/log/celery.log" 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
 cat <<TXT
@@ -16,7 +17,7 @@ cat <<TXT
     official  — a street official (交通街道)
     worker    — a grid worker in that street
     dept      — staff of 区住房和城乡建设局
-  Celery worker + beat log: var/log/celery.log        Stop with Ctrl-C.
+  Celery worker + beat log: $var/log/celery.log        Stop with Ctrl-C.
 
 TXT
 .venv/bin/gunicorn governance.wsgi --bind "$host:$port" --workers 2 --access-logfile - --log-level warning

@@ -1,0 +1,144 @@
+"""seed_demo: the demo district a new installation shows, and the accounts the README promises."""
+
+from collections.abc import Iterator
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.db.models import Count
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from governance.models import Department, User
+from grids.models import Grid, Household
+from parties.models import GRID_LEVEL_KINDS, Kind, Organization
+from parties.services import chain_differences
+
+PASSWORD = "demo-pass-42"
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", "--password", PASSWORD, stdout=out)
+    return out.getvalue()
+
+
+def counts(output: str) -> dict[str, int]:
+    """The "name: number" lines the command prints at the end."""
+    lines = (line.rsplit(": ", 1) for line in output.splitlines() if ": " in line)
+    return {name: int(n) for name, n in lines if n.isdigit()}
+
+
+@pytest.fixture(scope="module")
+def seeded_once(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """Seed once for the module, inside a transaction rolled back at its end (each test nests in it)."""
+    # The real hasher takes about a second per demo account; the sign-in path is the same.
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        transaction.atomic(),
+    ):
+        yield seed()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def seeded(seeded_once: str, db: None) -> str:
+    return seeded_once
+
+
+def test_running_it_twice_gives_the_same_counts(seeded: str) -> None:
+    first = counts(seeded)
+    assert first["chain nodes"] > 0 and first["residents"] > 0 and first["users"] > 0
+    assert counts(seed()) == first
+
+
+@pytest.mark.parametrize(
+    ("username", "role"),
+    [
+        ("admin", User.Role.LEADER),
+        ("official", User.Role.OFFICIAL),
+        ("worker", User.Role.WORKER),
+        ("dept", User.Role.DEPARTMENT),
+    ],
+)
+def test_demo_accounts_sign_in_with_the_given_password(seeded: str, client: Client, username: str, role: str) -> None:
+    assert User.objects.get(username=username).role == role
+    response = client.post(reverse("login"), {"username": username, "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+    assert client.session["_auth_user_id"] == str(User.objects.get(username=username).pk)
+
+
+def test_a_wrong_password_does_not_sign_in(seeded: str, client: Client) -> None:
+    response = client.post(reverse("login"), {"username": "worker", "password": "wangge-demo"})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_demo_accounts_have_their_scopes(seeded: str) -> None:
+    admin = User.objects.get(username="admin")
+    official = User.objects.get(username="official")
+    worker = User.objects.get(username="worker")
+    dept = User.objects.get(username="dept")
+
+    assert admin.is_superuser and admin.is_staff and admin.sees_everything
+
+    assert official.scope_node is not None and official.scope_node.kind == Kind.STREET
+    assert not official.sees_everything
+
+    # the worker looks after a grid (through its grid-level node) inside the official's street
+    assert worker.scope_node is not None and worker.scope_node.kind in GRID_LEVEL_KINDS
+    assert worker.scope_node.get_root() == official.scope_node
+    assert worker.grid_assignments.filter(grid__branch=worker.scope_node).exists()
+
+    assert dept.scope_node is None and isinstance(dept.department, Department)
+    assert not dept.is_staff and not official.is_staff and not worker.is_staff
+
+
+def test_the_district_has_two_urban_streets_and_a_rural_town(seeded: str) -> None:
+    roots = Organization.objects.filter(parent=None)
+    assert roots.filter(kind=Kind.STREET).count() == 2
+    assert roots.filter(kind=Kind.TOWN).count() == 1
+    # the urban chain goes down to member households, the rural one to contact households
+    assert Organization.objects.filter(kind=Kind.MEMBER_HOUSEHOLD).exists()
+    assert Organization.objects.filter(kind=Kind.CONTACT_HOUSEHOLD).exists()
+    town = roots.get(kind=Kind.TOWN)
+    assert set(town.get_descendants().values_list("kind", flat=True)) == {
+        Kind.VILLAGE,
+        Kind.GRID_GROUP,
+        Kind.CONTACT_HOUSEHOLD,
+    }
+
+
+def test_grids_of_all_three_kinds_and_a_joint_branch(seeded: str) -> None:
+    assert set(Grid.objects.values_list("kind", flat=True)) == {
+        Grid.Kind.URBAN,
+        Grid.Kind.RURAL,
+        Grid.Kind.DEDICATED,
+    }
+    # every grid is led by a grid-level node
+    assert not Grid.objects.exclude(branch__kind__in=GRID_LEVEL_KINDS).exists()
+    # 联建: one grid Party branch leading several grids
+    joint = Organization.objects.annotate(n=Count("grids")).filter(n__gte=2)
+    assert joint.exists()
+    assert joint.first().kind == Kind.GRID_BRANCH  # type: ignore[union-attr]
+
+
+def test_member_households_link_the_households_around_them(seeded: str) -> None:
+    member_households = Organization.objects.filter(kind=Kind.MEMBER_HOUSEHOLD).annotate(
+        linked=Count("linked_households")
+    )
+    assert member_households.exists()
+    # 一户联十户: each member household links about ten households
+    assert all(5 <= m.linked <= 15 for m in member_households)
+    assert Household.objects.filter(linked_node__kind=Kind.CONTACT_HOUSEHOLD).exists()
+
+
+def test_the_chain_is_sound(seeded: str) -> None:
+    assert chain_differences() == []
+    out = StringIO()
+    call_command("check_chain", stdout=out)
+    assert out.getvalue().strip()  # says so (in the user's language), and did not raise
