@@ -66,7 +66,11 @@ def restrict(user: Any, queryset: QuerySet[M]) -> QuerySet[M]:
     if label == "petitions.petition":
         if is_department:
             return queryset.filter(department_id=user.department_id) if user.department_id else queryset.none()
-        return queryset.filter(grid_id__in=visible_grid_ids(user))
+        # The grid ids are fetched first (one small query) and passed as a list: as a sub-select
+        # the planner cannot estimate how many grids a street has, guesses one, and sorts the
+        # street's whole petition history instead of walking the recency index (0.4 s vs 16 ms
+        # at a million petitions, bench.petition_lists).
+        return queryset.filter(grid_id__in=list(visible_grid_ids(user).values_list("id", flat=True)))
     if label == "petitions.petitionevent":
         return queryset.filter(petition__in=restrict(user, _model("petitions.petition").objects.all()))
     if label == "parties.organization":

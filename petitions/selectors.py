@@ -14,7 +14,8 @@ def petition_list_for(user: Any, params: Any = None) -> tuple[PetitionFilterSet,
     """The petitions ``user`` may see, filtered by ``params`` (status, node, grid, ...), newest first."""
     base = restrict(user, Petition.objects.all()).select_related("grid", "category", "department")
     filterset = PetitionFilterSet(params or None, queryset=base)
-    queryset = filterset.qs if filterset.is_valid() else base.none()
+    # An unbound filter set (no parameters at all) is "not valid" but means "no filters".
+    queryset = filterset.qs if not filterset.is_bound or filterset.is_valid() else base.none()
     return filterset, queryset.order_by("-registered_at", "-id")
 
 

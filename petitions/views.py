@@ -83,10 +83,7 @@ def _attach_errors(form: forms.Form, exc: ValidationError) -> None:
 def petition_list(request: HttpRequest) -> HttpResponse:
     """The user's petitions, filtered and paginated, in a constant number of queries."""
     user = request.user
-    # Always bound: petition_list_for treats an unbound (empty) filter set as invalid and lists nothing.
-    params = request.GET.copy()
-    params.setdefault("q", "")
-    filterset, queryset = petition_list_for(user, params)
+    filterset, queryset = petition_list_for(user, request.GET)
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
     grids = list(restrict(user, Grid.objects.order_by("code")).only("code", "name")[: GRID_SELECT_MAX + 1])

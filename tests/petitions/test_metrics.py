@@ -396,11 +396,11 @@ def test_query_count_is_constant(
         grids.append(cast(Grid, GridFactory(branch=node(Kind.GRID_BRANCH, node(Kind.COMMUNITY, world.street)))))
     _bulk(world, grids, petitions)
     official = User.objects.get(pk=world.official.pk)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         d = dashboard_for(official, since=SINCE, until=UNTIL)
     assert d["totals"]["registered"] == petitions
     assert len(d["children"]) == communities
     assert sum(c["totals"]["registered"] for c in d["children"]) == petitions
     dept = User.objects.get(pk=world.dept.pk)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         dashboard_for(dept, since=SINCE, until=UNTIL)
