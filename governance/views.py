@@ -6,4 +6,8 @@ from django.shortcuts import render
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page: who you are, and the part of the district you look after."""
-    return render(request, "home.html", {"scope_label": request.user.scope_label()})  # type: ignore[union-attr]
+    from petitions.models import Notification
+
+    unread = Notification.objects.filter(user=request.user, read_at__isnull=True).count()
+    context = {"scope_label": request.user.scope_label(), "unread": unread}  # type: ignore[union-attr]
+    return render(request, "home.html", context)

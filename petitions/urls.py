@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.petition_list, name="list"),
     path("new/", views.petition_register, name="register"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("notifications/", views.notifications, name="notifications"),
     path("<int:pk>/", views.petition_detail, name="detail"),
     path("<int:pk>/dispatch/", views.petition_act, {"action": "dispatch"}, name="dispatch"),
     path("<int:pk>/accept/", views.petition_act, {"action": "accept"}, name="accept"),

@@ -47,7 +47,7 @@ from .forms import (
     ReasonForm,
     ResolveForm,
 )
-from .models import Category, Petition, PetitionEvent, Status
+from .models import Category, Notification, Petition, PetitionEvent, Status
 from .selectors import petition_detail_for, petition_list_for
 
 PAGE_SIZE = 20
@@ -55,6 +55,9 @@ PAGE_SIZE = 20
 # code instead of a select, so the list page stays light.
 GRID_SELECT_MAX = 500
 DASHBOARD_DAYS = 30
+
+
+NOTIFICATIONS_SHOWN = 100
 
 
 def _is_department_staff(user: Any) -> bool:
@@ -347,3 +350,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "at_scope": not request.GET.get("node"),
     }
     return render(request, "petitions/dashboard.html", context)
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The user's in-app reminders (站内提醒), newest first; opening the page marks them read."""
+    user = request.user
+    items = list(
+        Notification.objects.filter(user=user).select_related("petition", "reminder")[:NOTIFICATIONS_SHOWN]
+    )
+    if request.method == "POST":
+        Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+        return redirect("petitions:notifications")
+    return render(request, "petitions/notifications.html", {"items": items})

@@ -142,3 +142,20 @@ def test_real_worker_and_two_beats_send_each_reminder_once(world: World, needs_p
     assert "scan_overdue" in log and "succeeded" in log
     assert Notification.objects.filter(user=world.dept).count() == 1
     assert len(robot.bodies) == 1
+
+
+@pytest.mark.django_db
+def test_department_sees_its_reminders_in_the_app(world: World, client) -> None:
+    petition = _overdue_dispatched(world, days_late=0.1)
+    reminders.record_overdue_reminders()
+    reminders.deliver(Reminder.objects.get().pk)
+    client.force_login(world.dept)
+    home = client.get("/").content.decode()
+    assert 'id="unread"' in home and "1" in home
+    page = client.get("/petitions/notifications/").content.decode()
+    assert str(petition.number) in page and 'data-unread="1"' in page
+    client.post("/petitions/notifications/")
+    assert 'data-unread="0"' in client.get("/petitions/notifications/").content.decode()
+    assert 'id="unread"' not in client.get("/").content.decode()
+    client.force_login(world.police_staff)
+    assert str(petition.number) not in client.get("/petitions/notifications/").content.decode()
