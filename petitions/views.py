@@ -354,12 +354,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
-    """The user's in-app reminders (站内提醒), newest first; opening the page marks them read."""
-    user = request.user
+    """The user's in-app reminders (站内提醒), newest first; "mark all as read" clears them."""
+    user: Any = request.user
     items = list(
-        Notification.objects.filter(user_id=user.pk).select_related("petition", "reminder")[:NOTIFICATIONS_SHOWN]
+        Notification.objects.filter(user=user).select_related("petition", "reminder")[:NOTIFICATIONS_SHOWN]
     )
     if request.method == "POST":
-        Notification.objects.filter(user_id=user.pk, read_at__isnull=True).update(read_at=timezone.now())
+        Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
         return redirect("petitions:notifications")
     return render(request, "petitions/notifications.html", {"items": items})
