@@ -197,13 +197,12 @@ class WriteRateThrottle(BaseThrottle):
         window = int(now // self.duration)
         self.remaining = (window + 1) * self.duration - now
         key = f"throttle:{self.scope}:{ident}:{window}"
-        if cache.add(key, 1, timeout=self.duration + 1):
-            return True
         try:
             count = cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.add(key, 1, timeout=self.duration + 1)
-            return True
+        except ValueError:  # the window's first request
+            if cache.add(key, 1, timeout=self.duration + 1):
+                return True
+            count = cache.incr(key)  # another worker started the window a moment ago
         return count <= limit
 
     def wait(self) -> float:

@@ -56,13 +56,12 @@ def run_once(
 ) -> Outcome:
     """Run ``produce`` (status code and JSON body) once per user and key; replay its answer after that.
 
-    ``produce`` runs inside the transaction that claims the key; when it raises, everything rolls
-    back (the key too) and the exception propagates, so a corrected retry with the same key works.
-    Raises ``KeyReused`` when the key is known with another fingerprint.
+    The claim is the transaction's first statement, before ``produce`` even validates the input, so
+    a retry gets the first answer whatever has changed since. ``produce`` runs inside the
+    transaction that claims the key; when it raises, everything rolls back (the key too) and the
+    exception propagates, so a corrected retry with the same key works. Raises ``KeyReused`` when
+    the key is known with another fingerprint.
     """
-    stored = _stored(user, key, fingerprint)
-    if stored is not None:
-        return stored
     claimed = False
     try:
         with transaction.atomic():
@@ -76,7 +75,8 @@ def run_once(
     except IntegrityError:
         if claimed:  # not the key: something in ``produce``
             raise
-        # Another request holding this key committed while our insert waited for it.
+        # The key is taken: by a request long done, or by one that committed while our insert
+        # waited for it on the unique index.
         stored = _stored(user, key, fingerprint)
         if stored is None:  # purged in between: a key this old is not a retry of anything live
             raise

@@ -280,14 +280,12 @@ class TestSteps:
         ).json()
         assert (body["status"], body["department"], body["rehandle_count"]) == ("dispatched", "housing", 1)
 
-    @pytest.mark.xfail(
-        reason="PetitionEvent.action is max_length=16 and 'follow_up_unreached' has 19 characters: "
-        "the event insert fails (DataError, a 500). Reported; remove this mark when the model is widened.",
-        strict=False,
-    )
     def test_not_reached_stays_resolved(self, world: World) -> None:
         petition = resolved(world)
-        assert post(world.worker, url(petition, "follow-up"), {"reached": False}).json()["status"] == "resolved"
+        body = post(world.worker, url(petition, "follow-up"), {"reached": False, "note": "电话无人接听"}).json()
+        assert body["status"] == "resolved"
+        events = token_client(world.worker).get(url(petition)).json()["events"]
+        assert events[-1]["action"] == "follow_up_unreached"
 
     def test_403_when_the_role_may_not(self, world: World) -> None:
         petition = register(world)

@@ -1,0 +1,61 @@
+"""The intake benchmark's URLconf: the whole site plus a bare baseline view (``WANGGE_BENCH=1`` only).
+
+The baseline is what any petition intake costs at the least under the same server: parse the JSON
+body and insert one petition row with the ORM. No authentication, no validation, no event, no
+idempotency, no throttle: the floor the API is compared with.
+"""
+
+import json
+import os
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import include, path
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from governance.models import User
+from grids.models import Grid
+from petitions.models import Category, Petition
+
+if os.environ.get("WANGGE_BENCH") != "1":
+    raise ImproperlyConfigured("bench.intake_site is the benchmark's URLconf: set WANGGE_BENCH=1 to mount it")
+
+# Looked up once per worker process, so each request is one INSERT.
+_ids: dict[tuple[str, str], tuple[int, int, int]] = {}
+
+
+def _resolve(grid: str, category: str) -> tuple[int, int, int]:
+    if (grid, category) not in _ids:
+        user = User.objects.filter(username="worker").values_list("pk", flat=True).get()
+        _ids[grid, category] = (
+            Grid.objects.values_list("pk", flat=True).get(code=grid),
+            Category.objects.values_list("pk", flat=True).get(code=category),
+            user,
+        )
+    return _ids[grid, category]
+
+
+@csrf_exempt
+@require_POST
+def baseline(request: HttpRequest) -> HttpResponse:
+    data: dict[str, Any] = json.loads(request.body)
+    grid_id, category_id, user_id = _resolve(data["grid"], data["category"])
+    petition = Petition.objects.create(
+        grid_id=grid_id,
+        category_id=category_id,
+        title=data["title"],
+        description=data["description"],
+        priority=data.get("priority", "normal"),
+        registered_by_id=user_id,
+        registered_at=timezone.now(),
+    )
+    return JsonResponse({"id": petition.pk}, status=201)
+
+
+urlpatterns = [
+    path("bench/baseline/", baseline),
+    path("", include("governance.urls")),
+]
