@@ -82,17 +82,13 @@ class PetitionSerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Priority.choices, read_only=True)
     title = serializers.CharField(read_only=True)
     description = serializers.CharField(read_only=True)
-    grid: serializers.SlugRelatedField[Grid] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True, help_text="The grid's code."
+    grid = serializers.CharField(source="grid.code", read_only=True, help_text="The grid's code.")
+    category = serializers.CharField(source="category.code", read_only=True, help_text="The category's code.")
+    department = serializers.CharField(
+        source="department.code", read_only=True, allow_null=True, help_text="The department's code, once dispatched."
     )
-    category: serializers.SlugRelatedField[Category] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True, help_text="The category's code."
-    )
-    department: serializers.SlugRelatedField[Department] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True, allow_null=True, help_text="The department's code, once dispatched."
-    )
-    household: serializers.PrimaryKeyRelatedField[Household] = serializers.PrimaryKeyRelatedField(
-        read_only=True, allow_null=True, help_text="The household's id, if the request is about one."
+    household = serializers.IntegerField(
+        source="household_id", read_only=True, allow_null=True, help_text="The household's id, if about one."
     )
     reporter_name = serializers.CharField(read_only=True)
     reporter_phone = ReporterPhoneField(help_text="Masked (138****5678) unless the user's scope covers the grid.")

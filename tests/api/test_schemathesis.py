@@ -32,6 +32,7 @@ from petitions import services
 from petitions.models import Petition
 
 from ..conftest import World
+from ..factories import BuildingFactory, HouseholdFactory
 from .conftest import register, row_counts
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, negative_data_rejection]
@@ -86,8 +87,9 @@ def in_process(world: World) -> Iterator[None]:
 
 @pytest.fixture(params=["admin", "worker", "dept"])
 def token(request: pytest.FixtureRequest, world: World, in_process: None) -> str:
-    # Petitions at every stage on the worker's grid.
-    petitions: list[Petition] = [register(world) for _ in range(3)]
+    # Petitions at every stage on the worker's grid, one about a household.
+    household = HouseholdFactory.create(building=BuildingFactory.create(grid=world.grid))
+    petitions: list[Petition] = [register(world, household=household), register(world), register(world)]
     for _ in range(6):
         p = register(world)
         services.petition_dispatch(actor=world.official, petition_id=p.pk, department=world.housing)
