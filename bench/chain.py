@@ -426,7 +426,7 @@ def main() -> None:
         vacuum()
     with timed("reads"):
         results.append(measure_reads("street A", "sa", args.samples))
-        results.append(measure_reads("one community", "sac25", args.samples))
+        results.append(measure_reads("one community", f"sac{big.communities}", args.samples))
     print_table(results)
     print_load("end")
 
