@@ -45,6 +45,18 @@ def _lock_and_refresh(*nodes: Organization | None, new_tree: bool = False) -> No
             node._mptt_cached_fields["parent"] = node.parent_id
 
 
+def reserve_tree_id() -> int:
+    """The next free tree id, for bulk loaders building a whole new tree in this transaction.
+
+    Holds (to the end of the transaction) the same lock ``organization_create`` takes for a new
+    street or town, so nobody else can take that id meanwhile.
+    """
+    from django.db.models import Max
+
+    _lock_trees([_NEW_TREE_KEY])
+    return (Organization.objects.aggregate(m=Max("tree_id"))["m"] or 0) + 1
+
+
 def _check_placement(node: Organization, parent: Organization | None) -> None:
     error = kind_rule_error(node.kind, parent.kind if parent else None)
     if error:
@@ -178,4 +190,5 @@ __all__ = [
     "organization_delete",
     "organization_move",
     "organization_update",
+    "reserve_tree_id",
 ]

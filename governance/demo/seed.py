@@ -11,13 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Max
 
 from governance.models import Department, User
 from grids.identity import id_card_check_digit, id_card_hash
 from grids.models import Building, Grid, GridAssignment, Household, Resident
 from parties.models import Kind, Member, Organization
-from parties.services import _NEW_TREE_KEY, _lock_trees
+from parties.services import reserve_tree_id
 from petitions.models import Category, ServiceArea
 
 SURNAMES = (
@@ -177,10 +176,7 @@ class _Tree:
         composing its bulk UPDATE: a third of the time of ``--size large``.
         """
         root = self.levels[0][0]
-        # Under the lock organization_create takes for new trees, so an admin adding a street
-        # meanwhile cannot take the same tree id.
-        _lock_trees([_NEW_TREE_KEY])
-        tree_id = (Organization.objects.aggregate(m=Max("tree_id"))["m"] or 0) + 1
+        tree_id = reserve_tree_id()
         counter = 1
         stack: list[tuple[Organization, bool]] = [(root, False)]
         while stack:
