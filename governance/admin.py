@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +10,8 @@ from .models import Department, PersonalDataAccess, User
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "is_active")
+    # Robot webhook addresses are https; say so rather than rely on the form's default scheme.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_filter = ("is_active",)
     search_fields = ("code", "name")
 
