@@ -48,6 +48,9 @@ from petitions.workflow import TransitionNotAllowed
 from .access import restrict
 from .models import Department
 
+# Ids are PostgreSQL bigints: a larger number names nothing, and is refused before it reaches SQL.
+MAX_ID = 2**63 - 1
+
 # ------------------------------------------------------------------------------------------ errors
 
 
@@ -162,7 +165,7 @@ class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("incorrect_type", data_type=type(data).__name__)
-        if not 0 < data < 2**63:
+        if not 0 < data <= MAX_ID:
             self.fail("does_not_exist", pk_value=data)
         return super().to_internal_value(data)
 
@@ -213,7 +216,7 @@ class WriteRateThrottle(BaseThrottle):
 
 
 def _is_count(value: str) -> bool:
-    return value.isascii() and value.isdigit() and 0 < int(value) < 2**63
+    return value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID
 
 
 class Pagination(PageNumberPagination):
@@ -392,7 +395,7 @@ class ChainNodeSerializer(serializers.ModelSerializer[Organization]):
 class ChainQuerySerializer(QuerySerializer):
     # DRF takes declared fields off the class, so this does not hide Field.parent at runtime.
     parent = serializers.IntegerField(  # type: ignore[assignment]
-        required=False, min_value=1, help_text="Only the children of this node (its id)."
+        required=False, min_value=1, max_value=MAX_ID, help_text="Only the children of this node (its id)."
     )
 
 
@@ -468,17 +471,36 @@ class DepartmentListView(ScopedListView):
 
 # ------------------------------------------------------------------------------------- dashboard
 
-# A dashboard spans weeks, months or a few years; beyond that the weekly series is useless and the
-# dates run into the calendar's ends.
+# A dashboard spans weeks, months or a few years; beyond that the weekly series is useless. Dates far
+# outside any petition's lifetime are refused before date arithmetic runs into the calendar's ends.
 MAX_PERIOD_DAYS = 366 * 5
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 
 
 class DashboardQuerySerializer(QuerySerializer):
     node = serializers.IntegerField(
-        required=False, min_value=1, help_text="A chain node in the user's scope (default: the scope itself)."
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="A chain node in the user's scope (default: the scope itself).",
     )
-    since = serializers.DateField(required=False, help_text="First day, included (default: 30 days before `until`).")
-    until = serializers.DateField(required=False, help_text="Last day, included (default: today).")
+    since = serializers.DateField(
+        required=False, help_text="First day, included (default: 30 days before `until`); 1900 to 2999."
+    )
+    until = serializers.DateField(required=False, help_text="Last day, included (default: today); 1900 to 2999.")
+
+    def validate_since(self, value: dt.date) -> dt.date:
+        return self._in_range(value)
+
+    def validate_until(self, value: dt.date) -> dt.date:
+        return self._in_range(value)
+
+    def _in_range(self, value: dt.date) -> dt.date:
+        if not FIRST_DAY <= value <= LAST_DAY:
+            raise serializers.ValidationError(
+                _("Give a day from %(first)s to %(last)s.") % {"first": FIRST_DAY, "last": LAST_DAY}
+            )
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         from petitions.views import DASHBOARD_DAYS

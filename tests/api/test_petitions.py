@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from governance.models import PersonalDataAccess
 from petitions import services
 from petitions.models import Petition
 
@@ -225,6 +226,14 @@ class TestDetail:
         petition = dispatched(world)
         assert token_client(world.worker).get(url(petition)).json()["reporter_phone"] == "13812345678"
         assert token_client(world.dept).get(url(petition)).json()["reporter_phone"] == "138****5678"
+        # Each whole viewing is recorded (PIPL), as on the page.
+        viewings = PersonalDataAccess.objects.filter(object_id=petition.pk, fields="reporter_phone")
+        assert list(viewings.values_list("user__username", flat=True)) == ["worker"]
+
+    def test_the_answer_to_a_step_masks_the_phone(self, world: World) -> None:
+        petition = register(world)
+        body = post(world.official, url(petition, "dispatch"), {"department": "housing"}).json()
+        assert body["reporter_phone"] == "138****5678"
 
     def test_outside_the_scope_is_the_same_404_as_missing(self, world: World) -> None:
         petition = register(world)
