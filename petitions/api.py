@@ -334,12 +334,8 @@ class PetitionViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         """The petitions in the user's scope, newest first; the resident's phone is masked in lists."""
         _check_query_types(request.query_params)
-        # Always bound (as the list page does): petition_list_for treats an unbound (empty) filter
-        # set as invalid and lists nothing.
-        params = request.query_params.copy()
-        params.setdefault("q", "")
-        filterset, queryset = petition_list_for(request.user, params)
-        if not filterset.is_valid():
+        filterset, queryset = petition_list_for(request.user, request.query_params)
+        if filterset.is_bound and not filterset.is_valid():
             raise ValidationError(filterset.errors)
         page = self.paginate_queryset(queryset)
         data = PetitionSerializer(page, many=True, context={"now": timezone.now()}).data
