@@ -79,6 +79,8 @@ class Organization(MPTTModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        # No index: it is only read through the node, and every index costs a rewrite per shifted row.
+        db_index=False,
     )
 
     class MPTTMeta:
