@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
 
@@ -17,4 +18,7 @@ def setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
 
     sender.add_periodic_task(
         settings.OVERDUE_SCAN_SECONDS, sender.signature("petitions.tasks.scan_overdue"), name="scan overdue"
+    )
+    sender.add_periodic_task(
+        crontab(hour=3, minute=17), sender.signature("petitions.tasks.purge_idempotency_keys"), name="purge keys"
     )

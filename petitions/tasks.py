@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import reminders
+from . import idempotency, reminders
 
 
 @shared_task(name="petitions.tasks.scan_overdue")
@@ -15,3 +15,9 @@ def scan_overdue() -> int:
 def deliver_reminder(reminder_id: int) -> bool:
     """Send one recorded reminder on its channels; a repeat delivery of the same id sends nothing."""
     return reminders.deliver(reminder_id)
+
+
+@shared_task(name="petitions.tasks.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    """Forget Idempotency-Key answers older than 24 hours (run daily by beat)."""
+    return idempotency.purge_expired()

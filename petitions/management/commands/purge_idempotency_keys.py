@@ -7,7 +7,7 @@ from petitions.idempotency import KEEP, purge_expired
 
 
 class Command(BaseCommand):
-    help = "Delete Idempotency-Key records older than --hours (at least 24): run it daily, e.g. from cron."
+    help = "Delete Idempotency-Key records older than --hours (at least 24): beat also runs it daily at 03:17."
 
     def add_arguments(self, parser: Any) -> None:
         default = int(KEEP.total_seconds() // 3600)
