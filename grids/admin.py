@@ -9,6 +9,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from import_export.admin import ImportExportMixin
@@ -50,7 +51,10 @@ class GridAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("sizing"))
     def sizing(self, obj: Any) -> str:
         warning = obj.sizing_warning(obj.households_n)
-        return f"⚠ {warning}" if warning else "✓"
+        if not warning:
+            return "✓"
+        # Short in the column (households / standard), the sentence on hover.
+        return format_html('<span title="{}">⚠ {}/{}</span>', warning, obj.households_n, obj.household_standard())
 
 
 @admin.register(Building)

@@ -52,3 +52,29 @@ def test_no_page_asset_comes_from_a_cdn() -> None:
     for template in root.rglob("*.html"):
         text = template.read_text()
         assert "//cdn" not in text and "https://" not in text, template
+
+
+@pytest.mark.django_db
+def test_an_english_browser_still_gets_chinese_until_the_user_switches(world: World, client: Client) -> None:
+    client.force_login(world.worker)
+    html = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="zh-hans"' in html and "您的管辖范围" in html
+    admin_html = Client()
+    admin_html.force_login(world.admin)
+    assert "网格化基层治理" in admin_html.get("/admin/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert "Your scope" in client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+
+
+@pytest.mark.django_db
+def test_api_clients_may_ask_for_english_messages(client: Client) -> None:
+    zh = client.post("/api/v1/auth/token/", {"username": "nobody", "password": "x"}, content_type="application/json")
+    en = client.post(
+        "/api/v1/auth/token/",
+        {"username": "nobody", "password": "x"},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert zh.status_code == en.status_code == 400
+    assert "用户名或密码不正确" in zh.content.decode()
+    assert "Unable to sign in" in en.content.decode()
