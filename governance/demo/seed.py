@@ -17,7 +17,7 @@ from grids.identity import id_card_check_digit, id_card_hash
 from grids.models import Building, Grid, GridAssignment, Household, Resident
 from parties.models import Kind, Member, Organization
 from parties.services import reserve_tree_id
-from petitions.models import Category, ServiceArea
+from petitions.models import Category, Petition, ServiceArea
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
@@ -28,12 +28,51 @@ GIVEN = (
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国红梅志强玉兰海燕文博子"
     "涵欣怡宇轩浩然梓萱一诺思远雨桐俊杰晓东春燕丽华德明淑珍"
 )
-STREET_NAMES = ["交通街道", "江边街道", "梅园街道", "站前街道", "龙岗街道", "白露街道", "东湖街道", "滨江街道",
-                "红星街道", "胜利街道", "园林街道", "新华街道", "城南街道", "城北街道", "东郊街道", "西苑街道",
-                "长青街道", "青山街道", "解放街道", "人民街道"]
+STREET_NAMES = [
+    "交通街道",
+    "江边街道",
+    "梅园街道",
+    "站前街道",
+    "龙岗街道",
+    "白露街道",
+    "东湖街道",
+    "滨江街道",
+    "红星街道",
+    "胜利街道",
+    "园林街道",
+    "新华街道",
+    "城南街道",
+    "城北街道",
+    "东郊街道",
+    "西苑街道",
+    "长青街道",
+    "青山街道",
+    "解放街道",
+    "人民街道",
+]
 TOWN_NAMES = ["童家镇", "白露镇", "夏埠乡", "鹰西镇", "流口镇"]
-COMMUNITY_WORDS = ["磷肥厂", "站江", "江滨", "梅园", "胜利", "新村", "花园", "东风", "和平", "幸福", "建设", "光明",
-                   "朝阳", "团结", "前进", "民主", "振兴", "锦绣", "育才", "长乐"]
+COMMUNITY_WORDS = [
+    "磷肥厂",
+    "站江",
+    "江滨",
+    "梅园",
+    "胜利",
+    "新村",
+    "花园",
+    "东风",
+    "和平",
+    "幸福",
+    "建设",
+    "光明",
+    "朝阳",
+    "团结",
+    "前进",
+    "民主",
+    "振兴",
+    "锦绣",
+    "育才",
+    "长乐",
+]
 VILLAGE_WORDS = ["洪湖", "上清", "塘湾", "樟坪", "石港", "桃源", "荷塘", "竹林", "李家", "黄岭"]
 DEPARTMENTS = [
     ("housing", "区住房和城乡建设局"),
@@ -117,6 +156,8 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
     for t in range(spec.towns):
         _seed_tree(spec, f"t{t + 1:02d}", TOWN_NAMES[t % len(TOWN_NAMES)], urban=False, log=log)
     _seed_accounts(password, departments)
+    if size == "small":
+        _seed_petitions()
     return {
         "chain nodes": Organization.objects.count(),
         "grids": Grid.objects.count(),
@@ -127,7 +168,106 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
         "departments": Department.objects.count(),
         "categories": Category.objects.count(),
         "users": User.objects.count(),
+        "petitions": Petition.objects.count(),
     }
+
+
+PETITION_STORIES = [
+    ("楼道灯不亮", "3栋二单元楼道灯坏了一周，老人夜里上下楼不安全。", "roof-leak"),
+    ("顶楼漏水", "连续下雨后顶楼住户家中漏水，墙面发霉。", "roof-leak"),
+    ("消防通道被占", "小区东门消防通道长期停放私家车。", "fire-lane"),
+    ("独居老人需探访", "8栋独居老人近几天未出门，邻居担心。", "elderly-visit"),
+    ("楼上噪声扰民", "楼上住户深夜装修，影响休息。", "noise"),
+    ("邻里漏水纠纷", "楼上漏水到楼下，双方协商不成。", "neighbour-dispute"),
+    ("燃气管道异味", "厨房附近有燃气味，需要排查。", "gas-hazard"),
+    ("咨询医保政策", "居民咨询城乡居民医保缴费时间和标准。", "policy-consult"),
+    ("代办高龄津贴", "80岁以上老人申请高龄津贴，行动不便。", "errand"),
+    ("小餐馆卫生问题", "巷口小餐馆后厨卫生差，居民投诉。", "food-safety"),
+]
+SATISFIED_CHOICES = ["very_satisfied", "satisfied", "basically_satisfied"]
+# How far along the loop each demo petition gets: registered … closed, and the side paths.
+PETITION_PATHS = [
+    "registered",
+    "dispatched",
+    "accepted",
+    "resolved",
+    "closed",
+    "closed",
+    "on_grid_closed",
+    "reopened",
+    "returned",
+    "cancelled",
+]
+
+
+@transaction.atomic
+def _seed_petitions() -> None:
+    """A few dozen petitions in every state, made through the real services (so today's dates)."""
+    from petitions import services
+
+    if Petition.objects.exists():
+        return
+    rng = random.Random(2026)
+    admin = User.objects.get(username="admin")
+    official = User.objects.get(username="official")
+    dept = User.objects.get(username="dept")
+    categories = {c.code: c for c in Category.objects.select_related("default_department")}
+    street = Organization.objects.get(code="s01")
+    grids = list(Grid.objects.filter(branch__tree_id=street.tree_id).select_related("branch").order_by("code"))
+    workers = {u.scope_node_id: u for u in User.objects.filter(username="worker")}
+    for i in range(40):
+        title, text, category_code = PETITION_STORIES[i % len(PETITION_STORIES)]
+        grid = grids[i % len(grids)]
+        category = categories[category_code]
+        # The housing department's cases go to the demo account ``dept``; the rest to leadership.
+        department = category.default_department
+        handler = dept if department is not None and department.code == "housing" else admin
+        registrar = workers.get(grid.branch_id, admin)
+        p = services.petition_register(
+            actor=registrar,
+            grid=grid,
+            category=category,
+            title=title,
+            description=text,
+            priority="urgent" if i % 9 == 0 else "normal",
+            reporter_name=_name(rng),
+            reporter_phone=_phone(rng),
+        )
+        path = PETITION_PATHS[i % len(PETITION_PATHS)]
+        if path == "registered":
+            continue
+        if path == "cancelled":
+            services.petition_cancel(actor=official, petition_id=p.pk, reason="重复登记")
+            continue
+        if path == "on_grid_closed":
+            services.petition_resolve(actor=registrar, petition_id=p.pk, result="网格员现场协调解决")
+            services.petition_follow_up(
+                actor=registrar, petition_id=p.pk, reached=True, solved=True, satisfaction="very_satisfied"
+            )
+            continue
+        assert department is not None
+        services.petition_dispatch(actor=official, petition_id=p.pk, department=department, note="请尽快处理")
+        if path == "dispatched":
+            continue
+        if path == "returned":
+            services.petition_return(actor=handler, petition_id=p.pk, reason="不属于本部门职责")
+            continue
+        services.petition_accept(actor=handler, petition_id=p.pk)
+        if path == "accepted":
+            continue
+        services.petition_resolve(actor=handler, petition_id=p.pk, result="已安排人员上门处理完毕")
+        if path == "resolved":
+            continue
+        unhappy = path == "reopened"
+        services.petition_follow_up(
+            actor=registrar,
+            petition_id=p.pk,
+            reached=True,
+            solved=not unhappy,
+            satisfaction="dissatisfied"
+            if unhappy
+            else rng.choice(["very_satisfied", "satisfied", "basically_satisfied"]),
+        )
 
 
 def _seed_departments() -> dict[str, Department]:
@@ -312,8 +452,9 @@ def _seed_tree(spec: Size, code: str, name: str, *, urban: bool, log: Callable[[
     roles = list(GridAssignment.Role)
     for grid in grids:
         for i in range(spec.staff_per_grid):
-            user = User(username=f"{grid.code}-{i + 1}", first_name=_name(rng), role=User.Role.WORKER,
-                        scope_node=grid.branch)
+            user = User(
+                username=f"{grid.code}-{i + 1}", first_name=_name(rng), role=User.Role.WORKER, scope_node=grid.branch
+            )
             # no password: staff sign in once an admin sets one (and no slow hasher per user here)
             user.set_unusable_password()
             staff.append(user)

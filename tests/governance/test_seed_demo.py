@@ -142,3 +142,15 @@ def test_the_chain_is_sound(seeded: str) -> None:
     out = StringIO()
     call_command("check_chain", stdout=out)
     assert out.getvalue().strip()  # says so (in the user's language), and did not raise
+
+
+def test_demo_petitions_show_every_stage_of_the_loop(seeded: str) -> None:
+    from petitions.models import Petition, PetitionEvent
+
+    statuses = set(Petition.objects.values_list("status", flat=True))
+    assert statuses == {"registered", "dispatched", "accepted", "resolved", "closed", "cancelled"}
+    assert Petition.objects.filter(resolved_on_grid=True).exists()
+    assert Petition.objects.filter(rehandle_count=1, status="dispatched").exists()
+    # The demo department account has work waiting; the worker's grid has petitions to follow up.
+    assert Petition.objects.filter(department__code="housing", status="dispatched").exists()
+    assert PetitionEvent.objects.filter(action="return").exists()
