@@ -121,7 +121,7 @@ class Resident(models.Model):
         Household, verbose_name=_("household"), on_delete=models.CASCADE, related_name="residents"
     )
     name = models.CharField(_("name"), max_length=50)
-    id_card = EncryptedCharField(_("ID-card number"), max_length=18, blank=True)
+    id_card = EncryptedCharField(_("ID-card number"), max_length=18)
     id_card_hash = models.CharField(
         _("ID-card look-up hash"), max_length=64, blank=True, null=True, unique=True, editable=False
     )
