@@ -44,7 +44,7 @@ from . import idempotency, services
 from .filters import PetitionFilterSet
 from .forms import NOTE_MAX
 from .models import OPEN_STATUSES, Category, Petition, PetitionEvent, Priority, Satisfaction, Status
-from .selectors import petition_detail_for, petition_list_for
+from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX = 255
@@ -283,11 +283,8 @@ def _step_schema(name: str, summary: str) -> Any:
 
 
 def _phone_whole(user: Any) -> Callable[[Petition], bool]:
-    # The PIPL rule of the detail page (whole only where the chain scope covers the petition, each
-    # viewing recorded by access.reveal_personal_data): one rule, the page's; the API shows the same.
-    from .views import _phone_whole as page_rule
-
-    return lambda petition: page_rule(user, petition)
+    # One PIPL rule for the page and the API (selectors.reporter_phone_visible).
+    return lambda petition: reporter_phone_visible(user, petition)
 
 
 @extend_schema(tags=["petitions"])

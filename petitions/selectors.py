@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from governance.access import get_visible_or_404, restrict
+from governance.access import get_visible_or_404, restrict, reveal_personal_data
 
 from .filters import PetitionFilterSet
 from .models import Petition, PetitionEvent
@@ -28,3 +28,17 @@ def petition_detail_for(user: Any, petition_id: Any) -> Petition:
         "follow_ups__by",
     )
     return get_visible_or_404(user, queryset, pk=petition_id)
+
+
+def reporter_phone_visible(user: Any, petition: Petition) -> bool:
+    """Whether the resident's phone is shown whole (detail page and API alike).
+
+    PIPL (DESIGN.md, "The grids"): whole only to those whose scope covers the household. Department
+    staff see the petitions dispatched to them, but their scope is a department, not a place on the
+    chain: they get the masked number and reach the resident through the grid worker, who is the
+    resident's contact. Workers, officials and leadership whose chain scope covers the petition see
+    it whole, and ``reveal_personal_data`` records each such viewing.
+    """
+    if not petition.reporter_phone or (user.role == user.Role.DEPARTMENT and not user.sees_everything):
+        return False
+    return reveal_personal_data(user, petition, "reporter_phone")

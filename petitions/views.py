@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from governance.access import restrict, reveal_personal_data
+from governance.access import restrict
 from governance.models import Department, User
 from grids.models import Grid
 
@@ -48,7 +48,7 @@ from .forms import (
     ResolveForm,
 )
 from .models import Category, Notification, Petition, PetitionEvent, Status
-from .selectors import petition_detail_for, petition_list_for
+from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
 
 PAGE_SIZE = 20
 # Above this many grids in scope (district leadership: ~3,000) the grid filter is a text box for the
@@ -196,20 +196,6 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def _phone_whole(user: Any, petition: Petition) -> bool:
-    """Whether the resident's phone is shown whole on the detail page.
-
-    PIPL (DESIGN.md, "The grids"): whole only to those whose scope covers the household. Department
-    staff see the petitions dispatched to them, but their scope is a department, not a place on the
-    chain: they get the masked number and reach the resident through the grid worker, who is the
-    resident's contact. Workers, officials and leadership whose chain scope covers the petition see
-    it whole, and ``reveal_personal_data`` records each such viewing.
-    """
-    if not petition.reporter_phone or _is_department_staff(user):
-        return False
-    return reveal_personal_data(user, petition, "reporter_phone")
-
-
 def _action_url(key: str, petition: Petition) -> str:
     return reverse(f"petitions:{key}", args=[petition.pk])
 
@@ -243,7 +229,7 @@ def _detail_page(
     now = timezone.now()
     context = {
         "petition": petition,
-        "phone_whole": _phone_whole(user, petition),
+        "phone_whole": reporter_phone_visible(user, petition),
         "overdue": petition.is_open and petition.current_due is not None and petition.current_due < now,
         "timeline": [{"event": e, "label": _event_label(e)} for e in petition.events.all()],
         "follow_ups": list(petition.follow_ups.all()),
