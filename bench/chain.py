@@ -162,17 +162,10 @@ def build_street(code: str, name: str, shape: Shape) -> "Organization":
                 children[parent.code] = kids
                 level += kids
             levels.append(level)
-        counter = 1
-        stack: list[tuple[Organization, bool]] = [(root, False)]
-        while stack:
-            node, done = stack.pop()
-            if done:
-                node.rght = counter
-            else:
-                node.lft = counter
-                stack.append((node, True))
-                stack.extend((kid, False) for kid in reversed(children.get(node.code, [])))
-            counter += 1
+        from parties.services import nested_set_numbers
+
+        for node, lft, rght, _level in nested_set_numbers(root, lambda n: children.get(n.code, [])):
+            node.lft, node.rght = lft, rght
         for level in levels:
             for node in level:
                 node.parent_id = node.parent.pk if node.parent else None

@@ -6,13 +6,16 @@ out new tree ids), re-reads the node's tree fields under the lock, and only then
 On SQLite (the embedded default) the database itself serialises writers.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from .models import Kind, Organization, kind_rule_error
+
+T = TypeVar("T")
 
 # Advisory-lock namespace for the chain (first int4 key); tree ids are the second key.
 _LOCK_NAMESPACE = 0x5767  # "Wg"
@@ -127,11 +130,31 @@ def organization_delete(*, node: Organization) -> None:
     node.delete()
 
 
+def nested_set_numbers(root: T, children: Callable[[T], Sequence[T]]) -> Iterator[tuple[T, int, int, int]]:
+    """(node, lft, rght, level) for ``root`` and everything under it, as mptt numbers a tree.
+
+    Depth first, siblings in the order ``children`` gives them; iterative, so a deep tree cannot
+    overflow the stack. Used to check a stored tree and to number a tree built in memory.
+    """
+    counter = 1
+    left: dict[int, int] = {}
+    stack: list[tuple[T, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, level, done = stack.pop()
+        if done:
+            yield node, left.pop(id(node)), counter, level
+        else:
+            left[id(node)] = counter
+            stack.append((node, level, True))
+            stack.extend((kid, level + 1, False) for kid in reversed(children(node)))
+        counter += 1
+
+
 def chain_differences() -> list[str]:
     """Compare the stored lft/rght/level/tree_id with what a rebuild from the parent links gives.
 
     Returns a line per node that differs (empty when the tree is sound). Read-only: the rebuild is
-    computed in memory in one pass over (parent_id, id) ordered rows.
+    computed in memory in one pass over the rows.
     """
     rows = list(
         Organization.objects.order_by("tree_id", "lft").values_list(
@@ -143,27 +166,16 @@ def chain_differences() -> list[str]:
     for row in rows:
         by_id[row[0]] = row
         children.setdefault(row[1], []).append(row[0])
-    expected: dict[int, tuple[int, int, int, int]] = {}
     # Roots keep their tree ids; siblings keep their stored left-to-right order (as rebuild would
     # with no order_insertion_by), so only broken numbering shows up as a difference.
+    for kids in children.values():
+        kids.sort(key=lambda i: by_id[i][3])
     roots = sorted(children.get(None, []), key=lambda i: (by_id[i][2], by_id[i][3]))
+    expected: dict[int, tuple[int, int, int, int]] = {}
     for root in roots:
         tree_id = by_id[root][2]
-        counter = 1
-        stack: list[tuple[int, int, bool]] = [(root, 0, False)]
-        left: dict[int, int] = {}
-        while stack:
-            node_id, level, done = stack.pop()
-            if done:
-                expected[node_id] = (tree_id, left[node_id], counter, level)
-                counter += 1
-                continue
-            left[node_id] = counter
-            counter += 1
-            stack.append((node_id, level, True))
-            kids = sorted(children.get(node_id, []), key=lambda i: by_id[i][3])
-            for kid in reversed(kids):
-                stack.append((kid, level + 1, False))
+        for node_id, lft, rght, level in nested_set_numbers(root, lambda i: children.get(i, [])):
+            expected[node_id] = (tree_id, lft, rght, level)
     problems = []
     seen_tree_ids: dict[int, int] = {}
     for root in roots:
@@ -186,6 +198,7 @@ def chain_differences() -> list[str]:
 __all__ = [
     "Kind",
     "chain_differences",
+    "nested_set_numbers",
     "organization_create",
     "organization_delete",
     "organization_move",

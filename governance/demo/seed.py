@@ -16,7 +16,7 @@ from governance.models import Department, User
 from grids.identity import id_card_check_digit, id_card_hash
 from grids.models import Building, Grid, GridAssignment, Household, Resident
 from parties.models import Kind, Member, Organization
-from parties.services import reserve_tree_id
+from parties.services import nested_set_numbers, reserve_tree_id
 from petitions.models import Category, Petition, ServiceArea
 
 SURNAMES = (
@@ -317,17 +317,8 @@ class _Tree:
         """
         root = self.levels[0][0]
         tree_id = reserve_tree_id()
-        counter = 1
-        stack: list[tuple[Organization, bool]] = [(root, False)]
-        while stack:
-            n, done = stack.pop()
-            if done:
-                n.rght = counter
-            else:
-                n.lft, n.tree_id = counter, tree_id
-                stack.append((n, True))
-                stack.extend((kid, False) for kid in reversed(self.children.get(id(n), [])))
-            counter += 1
+        for n, lft, rght, depth in nested_set_numbers(root, lambda n: self.children.get(id(n), [])):
+            n.lft, n.rght, n.level, n.tree_id = lft, rght, depth, tree_id
         for level in self.levels:  # parents first, so each level's parent ids are known
             Organization.objects.bulk_create(level, batch_size=5000)
 
