@@ -7,11 +7,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from governance.models import Department
 from grids.models import Grid
 from parties.models import Organization
 
-from .models import OPEN_STATUSES, Category, Petition, Status
+from .models import OPEN_STATUSES, Petition, Status
 
 
 class PetitionFilterSet(django_filters.FilterSet):
@@ -48,5 +47,3 @@ class PetitionFilterSet(django_filters.FilterSet):
             return queryset
         return queryset.filter(Q(number=value) | Q(title__icontains=value))
 
-
-__all__ = ["Category", "Department", "PetitionFilterSet"]

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from governance.access import restrict
+from governance.access import get_visible_or_404
 from governance.models import User
 
 from .models import Petition, PetitionEvent, Status
@@ -103,8 +103,6 @@ def apply(
     ``PermissionDenied`` when the actor's role may not take this step, and ``TransitionNotAllowed``
     when the current status does not allow it. Nothing is written in any of these cases.
     """
-    from governance.access import get_visible_or_404
-
     transition = TRANSITIONS[action]
     with transaction.atomic():
         petition = get_visible_or_404(actor, Petition.objects.select_for_update(of=("self",)), pk=petition_id)
@@ -138,4 +136,4 @@ def apply(
     return petition
 
 
-__all__ = ["REGISTER", "TRANSITIONS", "Transition", "TransitionNotAllowed", "apply", "may", "restrict"]
+__all__ = ["REGISTER", "TRANSITIONS", "Transition", "TransitionNotAllowed", "apply", "may"]
