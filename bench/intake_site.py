@@ -3,6 +3,11 @@
 The baseline is what any petition intake costs at the least under the same server: parse the JSON
 body and insert one petition row with the ORM. No authentication, no validation, no event, no
 idempotency, no throttle: the floor the API is compared with.
+
+``/bench/drf-floor/`` is the same insert behind Django REST framework with the API's own
+authentication (a token) and permission (signed in), and nothing else: what any endpoint of this
+API costs before it applies a single rule. It is measured beside the other two, so the report shows
+how much of the gap between the intake and the bare insert is the framework and how much is ours.
 """
 
 import json
@@ -15,6 +20,9 @@ from django.urls import include, path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from governance.models import User
 from grids.models import Grid
@@ -55,7 +63,26 @@ def baseline(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"id": petition.pk}, status=201)
 
 
+class DrfFloor(APIView):
+    """The baseline's insert as a DRF view with the API's default authentication and permission."""
+
+    def post(self, request: Request) -> Response:
+        data: dict[str, Any] = request.data
+        grid_id, category_id, _user_id = _resolve(data["grid"], data["category"])
+        petition = Petition.objects.create(
+            grid_id=grid_id,
+            category_id=category_id,
+            title=data["title"],
+            description=data["description"],
+            priority=data.get("priority", "normal"),
+            registered_by_id=request.user.pk,
+            registered_at=timezone.now(),
+        )
+        return Response({"id": petition.pk}, status=201)
+
+
 urlpatterns = [
     path("bench/baseline/", baseline),
+    path("bench/drf-floor/", DrfFloor.as_view()),
     path("", include("governance.urls")),
 ]
