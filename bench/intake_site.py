@@ -12,7 +12,7 @@ how much of the gap between the intake and the bare insert is the framework and 
 
 import json
 import os
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -67,7 +67,7 @@ class DrfFloor(APIView):
     """The baseline's insert as a DRF view with the API's default authentication and permission."""
 
     def post(self, request: Request) -> Response:
-        data: dict[str, Any] = request.data
+        data = cast(dict[str, Any], request.data)
         grid_id, category_id, _user_id = _resolve(data["grid"], data["category"])
         petition = Petition.objects.create(
             grid_id=grid_id,
@@ -75,7 +75,7 @@ class DrfFloor(APIView):
             title=data["title"],
             description=data["description"],
             priority=data.get("priority", "normal"),
-            registered_by_id=request.user.pk,
+            registered_by_id=cast(int, request.user.pk),
             registered_at=timezone.now(),
         )
         return Response({"id": petition.pk}, status=201)
