@@ -52,7 +52,6 @@ def _locked(actor: User, petition_id: int) -> "QuerySet[Petition]":
     return restrict(actor, Petition.objects.select_for_update(of=("self",)).filter(pk=petition_id))
 
 
-@transaction.atomic
 def petition_register(
     *,
     actor: User,
@@ -65,7 +64,12 @@ def petition_register(
     reporter_name: str = "",
     reporter_phone: str = "",
 ) -> Petition:
-    """Log a resident's request on a grid (网格吹哨). The grid must lie in the actor's scope."""
+    """Log a resident's request on a grid (网格吹哨). The grid must lie in the actor's scope.
+
+    Checks first (reads only), then the petition and its first event in one transaction. Inside a
+    caller's transaction (the API's idempotent create) the writes join it without a savepoint of
+    their own: nothing here recovers from a failed insert, and a savepoint costs two round trips.
+    """
     errors: dict[str, str] = {}
     if actor.role == User.Role.DEPARTMENT and not actor.sees_everything:
         raise ValidationError({"grid": _("Department staff cannot register petitions.")})
@@ -105,19 +109,17 @@ def petition_register(
         raise ValidationError(errors)
     petition.resolve_due = add_working_days(petition.registered_at, _resolve_days(petition))
     petition.current_due = petition.resolve_due
-    petition.save()
-    local = timezone.localtime(petition.registered_at)
-    petition.number = f"{local:%Y%m%d}-{petition.pk:06d}"
-    Petition.objects.filter(pk=petition.pk).update(number=petition.number)
-    PetitionEvent.objects.create(
-        petition=petition,
-        action=workflow.REGISTER,
-        from_status="",
-        to_status=Status.REGISTERED,
-        actor=actor,
-        at=petition.registered_at,
-        note="",
-    )
+    with transaction.atomic(savepoint=False):
+        petition.save()
+        PetitionEvent.objects.create(
+            petition=petition,
+            action=workflow.REGISTER,
+            from_status="",
+            to_status=Status.REGISTERED,
+            actor=actor,
+            at=petition.registered_at,
+            note="",
+        )
     return petition
 
 
