@@ -57,7 +57,7 @@ SATISFACTION = [
 SATISFIED = {"very_satisfied", "satisfied", "basically_satisfied"}
 
 PETITION_COLUMNS = (
-    "id", "number", "grid_id", "category_id", "priority", "title", "description", "household_id",
+    "id", "grid_id", "category_id", "priority", "title", "description", "household_id",
     "reporter_name", "reporter_phone", "status", "department_id", "registered_by_id", "registered_at",
     "dispatched_at", "accepted_at", "resolved_at", "closed_at", "accept_due", "resolve_due", "follow_up_due",
     "current_due", "resolved_on_grid", "result", "rehandle_count", "escalated",
@@ -277,9 +277,8 @@ class Simulator:
         title = rng.choice(TITLES.get(cat["code"], [cat["name"]]))
         name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else "")
         phone = f"1{rng.choice('3589')}{rng.randrange(10**9):09d}" if rng.random() < 0.85 else ""
-        local = at.astimezone(self.tz)
         out.petitions.append((
-            pid, f"{local:%Y%m%d}-{pid:06d}", grid_id, cat["id"], "urgent" if urgent else "normal", title,
+            pid, grid_id, cat["id"], "urgent" if urgent else "normal", title,
             f"{title}，居民反映情况属实，请协调处理。", household, name, phone, p["status"], p["department_id"], worker,
             at, p["dispatched_at"], p["accepted_at"], p["resolved_at"], p["closed_at"], p["accept_due"],
             p["resolve_due"], p["follow_up_due"], p["current_due"], p["resolved_on_grid"], p["result"],

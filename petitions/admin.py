@@ -1,5 +1,7 @@
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from .models import Category, FollowUp, Petition, PetitionEvent, Reminder
 
@@ -44,11 +46,23 @@ class PetitionAdmin(admin.ModelAdmin):
 
     list_display = ("number", "title", "status", "priority", "grid", "category", "department", "registered_at")
     list_filter = ("status", "priority", "category__service_area", "department")
-    search_fields = ("number", "title")
+    search_fields = ("title",)  # and the number (get_search_results)
     list_select_related = ("grid", "category", "department")
     date_hierarchy = "registered_at"
     inlines = [EventInline, FollowUpInline]
     show_full_result_count = False
+
+    @admin.display(description=_("number"), ordering="id")
+    def number(self, petition: Petition) -> str:
+        return petition.number
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Petition], search_term: str
+    ) -> tuple[QuerySet[Petition], bool]:
+        by_number = Petition.number_q(search_term)
+        if by_number is not None:
+            return queryset.filter(by_number), False
+        return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -45,5 +45,7 @@ class PetitionFilterSet(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(number=value) | Q(title__icontains=value))
+        by_number = Petition.number_q(value)
+        matches = Q(title__icontains=value)
+        return queryset.filter(matches | by_number if by_number is not None else matches)
 

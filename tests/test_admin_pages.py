@@ -77,3 +77,16 @@ def test_no_list_shows_a_whole_phone_or_id(
     for id_card, phone in Resident.objects.values_list("id_card", "phone").iterator():
         assert id_card not in page
         assert not phone or phone not in page
+
+
+def test_admin_finds_a_petition_by_its_number_or_title(superuser_client: Client) -> None:
+    from petitions.models import Petition
+
+    petition, other = Petition.objects.order_by("pk")[:2]
+    changelist = url(Petition, "changelist")
+
+    page = superuser_client.get(changelist, {"q": petition.number}).content.decode()
+    assert page.count('class="field-number"') == 1 and petition.number in page
+    assert other.number not in page
+    by_title = superuser_client.get(changelist, {"q": petition.title}).content.decode()
+    assert petition.number in by_title

@@ -203,6 +203,20 @@ def test_filters_and_search(world: World, client: Client) -> None:
     assert 'data-overdue="true"' in html
 
 
+def test_search_by_number_finds_only_the_number_as_shown(world: World, client: Client) -> None:
+    leak = register(world, title="屋顶漏水")
+    register(world, title="消防通道")
+    login(client, world.official)
+    day, digits = leak.number.split("-")
+
+    assert numbers_listed(client, f"?q=%20{leak.number}%20") == [leak.number]
+    # Another day, another padding, an impossible date or an id too large: no petition, no error.
+    assert numbers_listed(client, f"?q=20200101-{digits}") == []
+    assert numbers_listed(client, f"?q={day}-0{digits}") == []
+    assert numbers_listed(client, f"?q={day[:4]}1399-{digits}") == []
+    assert numbers_listed(client, f"?q={day}-9999999999999") == []
+
+
 def test_list_paginates_twenty_a_page(world: World, client: Client) -> None:
     for i in range(25):
         register(world, title=f"诉求{i}")
