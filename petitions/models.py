@@ -146,6 +146,11 @@ class Petition(models.Model):
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
 
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("petitions:detail", args=[self.pk])
+
     @property
     def number(self) -> str:
         """The number people quote (20261125-000123): the local day it was registered, and its id.
@@ -172,11 +177,6 @@ class Petition(models.Model):
         except ValueError:
             return None
         return Q(pk=pk, registered_at__date=registered_on)
-
-    def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("petitions:detail", args=[self.pk])
 
     @property
     def masked_phone(self) -> str:
