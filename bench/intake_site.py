@@ -46,20 +46,24 @@ def _resolve(grid: str, category: str) -> tuple[int, int, int]:
     return _ids[grid, category]
 
 
-@csrf_exempt
-@require_POST
-def baseline(request: HttpRequest) -> HttpResponse:
-    data: dict[str, Any] = json.loads(request.body)
-    grid_id, category_id, user_id = _resolve(data["grid"], data["category"])
-    petition = Petition.objects.create(
+def _insert(data: dict[str, Any], registered_by: int | None = None) -> Petition:
+    """One petition row with the ORM: the whole of the baseline's work, and of the floor's."""
+    grid_id, category_id, worker_id = _resolve(data["grid"], data["category"])
+    return Petition.objects.create(
         grid_id=grid_id,
         category_id=category_id,
         title=data["title"],
         description=data["description"],
         priority=data.get("priority", "normal"),
-        registered_by_id=user_id,
+        registered_by_id=registered_by or worker_id,
         registered_at=timezone.now(),
     )
+
+
+@csrf_exempt
+@require_POST
+def baseline(request: HttpRequest) -> HttpResponse:
+    petition = _insert(json.loads(request.body))
     return JsonResponse({"id": petition.pk}, status=201)
 
 
@@ -67,17 +71,7 @@ class DrfFloor(APIView):
     """The baseline's insert as a DRF view with the API's default authentication and permission."""
 
     def post(self, request: Request) -> Response:
-        data = cast(dict[str, Any], request.data)
-        grid_id, category_id, _user_id = _resolve(data["grid"], data["category"])
-        petition = Petition.objects.create(
-            grid_id=grid_id,
-            category_id=category_id,
-            title=data["title"],
-            description=data["description"],
-            priority=data.get("priority", "normal"),
-            registered_by_id=cast(int, request.user.pk),
-            registered_at=timezone.now(),
-        )
+        petition = _insert(cast(dict[str, Any], request.data), registered_by=cast(int, request.user.pk))
         return Response({"id": petition.pk}, status=201)
 
 
