@@ -89,24 +89,6 @@ def vacuum() -> None:
         cursor.execute("VACUUM ANALYZE parties_organization")
 
 
-# Indexes on parties_organization that another index already covers, so each write maintains them
-# for nothing: tree_id alone and (tree_id, lft) are prefixes of org_subtree (tree_id, lft, rght),
-# and the varchar_pattern_ops twin of the unique code index only serves LIKE 'prefix%'.
-REDUNDANT_INDEXES = (
-    "parties_organization_tree_id_3759d732",
-    "parties_organization_tree_197b",
-    "parties_organization_code_be3606d2_like",
-)
-
-
-def drop_redundant_indexes() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        for name in REDUNDANT_INDEXES:
-            cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
-
-
 # --- the tree ----------------------------------------------------------------------------------
 
 
@@ -362,11 +344,6 @@ def main() -> None:
     parser.add_argument("--mode", choices=[*MODES, "both"], default="both")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the mptt UPDATEs")
     parser.add_argument("--keep", action="store_true", help="leave the benchmark's database when done")
-    parser.add_argument(
-        "--drop-redundant-indexes",
-        action="store_true",
-        help="experiment: drop the three indexes org_subtree already covers (benchmark database only)",
-    )
     args = parser.parse_args()
 
     url = bench_database_url(
@@ -396,9 +373,6 @@ def main() -> None:
     print(f"database {connection.settings_dict['NAME']} on {connection.settings_dict['HOST']}, PostgreSQL {version}")
     with timed("migrate a fresh database"):
         call_command("migrate", verbosity=0)
-    if args.drop_redundant_indexes:
-        with timed("EXPERIMENT: drop " + ", ".join(REDUNDANT_INDEXES)):
-            drop_redundant_indexes()
     with timed(f"build street A ({big.nodes:,} nodes)"):
         street_a = build_street("sa", "甲街道", big)
     with timed(f"build street B ({small.nodes:,} nodes)"):

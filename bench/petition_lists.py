@@ -201,26 +201,6 @@ def measure(args: argparse.Namespace) -> list[Result]:
             print(f"\n== EXPLAIN ANALYZE: {label}")
             _explain(sqls)
 
-    # For the record, the query shape that would fix a street official's list: the scope as a list of
-    # grid ids (one small query) instead of a sub-select the planner cannot size (it guesses one grid
-    # and sorts the whole street's petitions; with the list it walks the recency index and stops at 20).
-    official = User.objects.get(username="official")
-
-    def literal_scope(user: User = official) -> None:
-        from django.core.paginator import Paginator
-
-        from governance.access import visible_grid_ids
-
-        ids = [row["id"] for row in visible_grid_ids(user)]
-        queryset = (
-            Petition.objects.filter(grid_id__in=ids).select_related("grid", "category", "department")
-            .order_by("-registered_at", "-id")
-        )
-        list(Paginator(queryset, 20).get_page(1).object_list)
-
-    n_literal, _ = _count_queries(literal_scope)
-    samples = _time(literal_scope, args.runs)
-    results.append(Result("selector official, scope as grid ids [proposed]", samples, n_literal))
     return results
 
 

@@ -1,14 +1,41 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from .access import restrict
 from .models import Department, PersonalDataAccess, User
 
 
+class ScopedAdminMixin:
+    """Django admin with the pages' scope for staff who are not superusers.
+
+    The change list, change forms, deletes, actions and exports all start from ``get_queryset``; the
+    choices of every foreign key (selects and autocomplete alike, which read the related model's own
+    admin) are narrowed to the same scope. Superusers see the whole district.
+    """
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        queryset = super().get_queryset(request)  # type: ignore[misc]
+        return queryset if request.user.is_superuser else restrict(request.user, queryset)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        if field is not None and hasattr(field, "queryset") and not request.user.is_superuser:
+            field.queryset = restrict(request.user, field.queryset)
+        return field
+
+
+class ScopedModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    pass
+
+
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(ScopedModelAdmin):
     list_display = ("code", "name", "is_active")
     # Robot webhook addresses are https; say so rather than rely on the form's default scheme.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -17,7 +44,7 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ScopedAdminMixin, BaseUserAdmin):
     list_display = ("username", "get_full_name", "role", "scope_node", "department", "is_active")
     list_filter = ("role", "is_active", "is_staff", "department")
     list_select_related = ("scope_node", "department")
@@ -33,7 +60,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(PersonalDataAccess)
-class PersonalDataAccessAdmin(admin.ModelAdmin):
+class PersonalDataAccessAdmin(ScopedModelAdmin):
     """Read-only: the log of who saw residents' personal data whole."""
 
     list_display = ("at", "user", "object_type", "object_id", "fields")

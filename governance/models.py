@@ -4,6 +4,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .scope import Scope
+
 
 class Department(models.Model):
     """A functional department of the district (职能部门) that petitions are dispatched to."""
@@ -16,6 +18,9 @@ class Department(models.Model):
         blank=True,
         help_text=_("WeCom or DingTalk group robot address; overdue reminders are posted there as JSON."),
     )
+
+    # Reference data: every signed-in user reads the list of departments.
+    scope = Scope(public=True)
 
     class Meta:
         ordering = ["code"]
@@ -53,6 +58,9 @@ class User(AbstractUser):
         related_name="staff",
     )
 
+    # Officials see the accounts under their node; department staff, their colleagues.
+    scope = Scope(node="scope_node", department="department")
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
@@ -61,10 +69,15 @@ class User(AbstractUser):
     def sees_everything(self) -> bool:
         return self.is_superuser or self.role == self.Role.LEADER
 
+    @property
+    def is_department_staff(self) -> bool:
+        """Scoped to a department rather than a place on the chain (and not district-wide)."""
+        return self.role == self.Role.DEPARTMENT and not self.sees_everything
+
     def scope_label(self) -> str:
         if self.sees_everything:
             return str(_("the whole district"))
-        if self.role == self.Role.DEPARTMENT and self.department_id:
+        if self.is_department_staff and self.department_id:
             return str(self.department)
         if self.scope_node_id:
             return self.scope_node.path_label()  # type: ignore[union-attr]
@@ -79,6 +92,9 @@ class PersonalDataAccess(models.Model):
     object_id = models.PositiveBigIntegerField(_("object id"))
     fields = models.CharField(_("fields"), max_length=100)
     at = models.DateTimeField(_("at"), db_index=True)
+
+    # The log itself is for the district only.
+    scope = Scope()
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -139,14 +139,14 @@ STORAGES = {
 
 # django-axes: throttle failed sign-ins per pair of username and address, so an attacker's address
 # is locked for the account it guesses at without locking that user out elsewhere, or other users.
-# Locked out: 429 with Retry-After (JSON {"detail": ...} under /api/), see governance.api.
+# Locked out: 429 with Retry-After (JSON {"detail": ...} under /api/), see governance.api.auth.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_HTTP_RESPONSE_CODE = 429
-AXES_LOCKOUT_CALLABLE = "governance.api.lockout_response"
+AXES_LOCKOUT_CALLABLE = "governance.api.auth.lockout_response"
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under var/.
 if REDIS_URL:
@@ -186,8 +186,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # The services' ValidationError → 400 per field, workflow.TransitionNotAllowed → 409.
-    "EXCEPTION_HANDLER": "governance.api.exception_handler",
-    # Writes per token (governance.api.WriteRateThrottle); a hotline pushing 50/s is normal.
+    "EXCEPTION_HANDLER": "governance.api.errors.exception_handler",
+    # Writes per token (governance.api.throttling.WriteRateThrottle); a hotline pushing 50/s is normal.
     "DEFAULT_THROTTLE_RATES": {"petition_write": env.str("WANGGE_WRITE_RATE", default="6000/min")},
 }
 SPECTACULAR_SETTINGS = {

@@ -1,13 +1,36 @@
+"""The project's URLs: the pages of each app, the admin, and the API v1 composed from each app's ``api``."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from grids.api import GridListView
+from parties.api import ChainListView
+from petitions.api import CategoryListView, DashboardView, PetitionViewSet
 
 from . import views
+from .api.auth import ObtainTokenView
+from .api.views import DepartmentListView
 
 admin.site.site_header = _("Wangge grid governance administration")
 admin.site.site_title = _("Wangge administration")
 admin.site.index_title = _("District administration")
+
+router = SimpleRouter()
+router.register("petitions", PetitionViewSet, basename="api-petition")
+
+api_v1 = [
+    path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("chain/", ChainListView.as_view(), name="api-chain"),
+    path("grids/", GridListView.as_view(), name="api-grids"),
+    path("categories/", CategoryListView.as_view(), name="api-categories"),
+    path("departments/", DepartmentListView.as_view(), name="api-departments"),
+    path("dashboard/", DashboardView.as_view(), name="api-dashboard"),
+    *router.urls,
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,5 +39,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("petitions/", include("petitions.urls")),
-    path("api/", include("governance.api_urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -17,11 +17,12 @@ from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import Result
 
 from governance.access import reveal_personal_data
+from governance.admin import ScopedModelAdmin
 
 from . import services
 from .identity import id_card_hash, is_valid_id_card
 from .importers import HouseholdExportResource, HouseholdResidentResource
-from .models import Building, Grid, GridAssignment, Household, Resident
+from .models import Building, Grid, GridAssignment, Household, MemberResidence, Resident
 
 PERSONAL_FIELDS = "id_card,phone"
 
@@ -33,7 +34,7 @@ class GridAssignmentInline(admin.TabularInline):
 
 
 @admin.register(Grid)
-class GridAdmin(admin.ModelAdmin):
+class GridAdmin(ScopedModelAdmin):
     list_display = ("code", "name", "kind", "branch", "household_count", "sizing")
     list_filter = ("kind",)
     search_fields = ("code", "name", "branch__name")
@@ -58,7 +59,7 @@ class GridAdmin(admin.ModelAdmin):
 
 
 @admin.register(Building)
-class BuildingAdmin(admin.ModelAdmin):
+class BuildingAdmin(ScopedModelAdmin):
     list_display = ("code", "name", "grid")
     search_fields = ("code", "name", "grid__name")
     autocomplete_fields = ("grid",)
@@ -130,6 +131,14 @@ class ResidentInline(admin.TabularInline):
         return super().get_formset(request, obj, **kwargs)
 
 
+class MemberResidenceInline(admin.TabularInline):
+    """The Party members who live in this household (双报到: they report to its community)."""
+
+    model = MemberResidence
+    extra = 0
+    autocomplete_fields = ("member",)
+
+
 class HouseholdResidentImportMixin(ImportExportMixin):
     """Import of the one households-and-residents spreadsheet (CSV or XLSX), with a dry run first."""
 
@@ -166,13 +175,13 @@ class HouseholdResidentImportMixin(ImportExportMixin):
 
 
 @admin.register(Household)
-class HouseholdAdmin(HouseholdResidentImportMixin, admin.ModelAdmin):
+class HouseholdAdmin(HouseholdResidentImportMixin, ScopedModelAdmin):
     list_display = ("__str__", "kind", "building", "linked_node")
     list_filter = ("kind",)
     search_fields = ("room", "building__code", "building__name")
     autocomplete_fields = ("building", "linked_node")
     list_select_related = ("building", "linked_node")
-    inlines = [ResidentInline]
+    inlines = [ResidentInline, MemberResidenceInline]
     resource_classes = [HouseholdExportResource]
 
     def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
@@ -202,7 +211,7 @@ class HouseholdAdmin(HouseholdResidentImportMixin, admin.ModelAdmin):
 
 
 @admin.register(Resident)
-class ResidentAdmin(HouseholdResidentImportMixin, admin.ModelAdmin):
+class ResidentAdmin(HouseholdResidentImportMixin, ScopedModelAdmin):
     """Residents, masked in the list and in exports; written through ``grids.services``."""
 
     form = ResidentForm
@@ -260,7 +269,7 @@ class ResidentAdmin(HouseholdResidentImportMixin, admin.ModelAdmin):
 
 
 @admin.register(GridAssignment)
-class GridAssignmentAdmin(admin.ModelAdmin):
+class GridAssignmentAdmin(ScopedModelAdmin):
     list_display = ("grid", "user", "role")
     list_filter = ("role",)
     autocomplete_fields = ("grid", "user")

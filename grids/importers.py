@@ -268,6 +268,9 @@ class HouseholdResidentResource(resources.ModelResource):
         The diff (a copy of every row's resident, compared field by field and drawn as HTML) is
         only made for the dry run, the one step that shows it; ``skip_row`` does not need it.
         """
+        if kwargs.get("user") is None:
+            # The importer writes only inside the importing user's scope: no user, no import.
+            raise TypeError("HouseholdResidentResource.import_data needs the acting user (user=...)")
         kwargs["rollback_on_validation_errors"] = True
         self._meta.skip_diff = not dry_run
         return super().import_data(dataset, dry_run=dry_run, **kwargs)
@@ -332,9 +335,7 @@ class HouseholdResidentResource(resources.ModelResource):
     def _prepare_households(self, rows: list[tuple[int, dict[str, str]]], user: Any) -> None:
         """Look up the buildings, find or create each (building, room) household with the file's kind."""
         codes = {row[BUILDING] for _n, row in rows if row.get(BUILDING)}
-        buildings_qs = Building.objects.filter(code__in=codes)
-        if user is not None:
-            buildings_qs = restrict(user, buildings_qs)
+        buildings_qs = restrict(user, Building.objects.filter(code__in=codes))
         buildings = {b.code: b for b in buildings_qs}
         self.household_widget.buildings = set(buildings)
 

@@ -6,7 +6,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField
 
-from parties.models import GRID_LEVEL_KINDS, HOUSEHOLD_KINDS, Organization
+from governance.access import Scope, ScopedQuerySet
+from parties.models import GRID_LEVEL_KINDS, HOUSEHOLD_KINDS, Member, Organization
 
 from .identity import mask_id_card, mask_phone
 
@@ -29,6 +30,10 @@ class Grid(models.Model):
         related_name="grids",
         limit_choices_to={"kind__in": sorted(GRID_LEVEL_KINDS)},
     )
+
+    objects = ScopedQuerySet.as_manager()
+    # A grid is visible with its leading node; a street has a few hundred, passed on as a list of ids.
+    scope = Scope(node="branch", id_list=True)
 
     class Meta:
         ordering = ["code"]
@@ -65,6 +70,9 @@ class Building(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
 
+    objects = ScopedQuerySet.as_manager()
+    scope = Scope(via="grid")
+
     class Meta:
         ordering = ["code"]
         verbose_name = _("building")
@@ -97,6 +105,13 @@ class Household(models.Model):
         limit_choices_to={"kind__in": sorted(HOUSEHOLD_KINDS)},
         help_text=_("一户联十户: the member household that looks after this one"),
     )
+    party_members = models.ManyToManyField(
+        Member, verbose_name=_("Party members living here"), through="MemberResidence", blank=True,
+        related_name="+",
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope = Scope(via="building__grid")
 
     class Meta:
         ordering = ["building_id", "room"]
@@ -126,6 +141,9 @@ class Resident(models.Model):
         _("ID-card look-up hash"), max_length=64, blank=True, null=True, unique=True, editable=False
     )
     phone = models.CharField(_("phone"), max_length=11, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope = Scope(via="household__building__grid")
 
     class Meta:
         ordering = ["household_id", "id"]
@@ -160,6 +178,9 @@ class GridAssignment(models.Model):
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
 
+    objects = ScopedQuerySet.as_manager()
+    scope = Scope(via="grid")
+
     class Meta:
         verbose_name = _("grid staff assignment")
         verbose_name_plural = _("grid staff assignments")
@@ -167,3 +188,27 @@ class GridAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grid} · {self.get_role_display()} · {self.user}"
+
+
+class MemberResidence(models.Model):
+    """Where a Party member lives: one household of a grid (the community they report to, 双报到).
+
+    Kept here, not on ``parties.Member``: the chain does not depend on the grids; grids hang off it.
+    """
+
+    member = models.OneToOneField(
+        Member, verbose_name=_("Party member"), primary_key=True, on_delete=models.CASCADE, related_name="residence"
+    )
+    household = models.ForeignKey(
+        Household, verbose_name=_("household"), on_delete=models.CASCADE, related_name="member_residences"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope = Scope(via="household")
+
+    class Meta:
+        verbose_name = _("Party member's residence")
+        verbose_name_plural = _("Party members' residences")
+
+    def __str__(self) -> str:
+        return f"{self.member} · {self.household}"

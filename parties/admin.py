@@ -8,12 +8,14 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from mptt.admin import DraggableMPTTAdmin
 
+from governance.admin import ScopedAdminMixin, ScopedModelAdmin
+
 from . import services
 from .models import Member, Organization
 
 
 @admin.register(Organization)
-class OrganizationAdmin(DraggableMPTTAdmin):
+class OrganizationAdmin(ScopedAdminMixin, DraggableMPTTAdmin):
     """The chain as an indented, draggable tree. Every write goes through ``parties.services``."""
 
     list_display = ("tree_actions", "indented_title", "kind", "code", "secretary")
@@ -74,9 +76,9 @@ class OrganizationAdmin(DraggableMPTTAdmin):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(ScopedModelAdmin):
     list_display = ("name", "organization", "in_service", "workplace")
     list_filter = ("in_service", "organization__kind")
     search_fields = ("name", "workplace", "organization__name")
-    autocomplete_fields = ("organization", "household")
+    autocomplete_fields = ("organization",)
     list_select_related = ("organization",)

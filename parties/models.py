@@ -3,7 +3,11 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
+from mptt.querysets import TreeQuerySet
+
+from governance.access import Scope, ScopedQuerySet
 
 
 class Kind(models.TextChoices):
@@ -37,7 +41,6 @@ ALLOWED_PARENT_KINDS: dict[str, frozenset[str | None]] = {
 GRID_LEVEL_KINDS: frozenset[str] = frozenset({Kind.GRID_BRANCH, Kind.GRID_GROUP})
 # Nodes that link the households around them (一户联十户).
 HOUSEHOLD_KINDS: frozenset[str] = frozenset({Kind.MEMBER_HOUSEHOLD, Kind.CONTACT_HOUSEHOLD})
-ROOT_KINDS = frozenset(k for k, parents in ALLOWED_PARENT_KINDS.items() if None in parents)
 
 
 def kind_rule_error(kind: str, parent_kind: str | None) -> str | None:
@@ -53,6 +56,10 @@ def kind_rule_error(kind: str, parent_kind: str | None) -> str | None:
         _("A %(kind)s cannot be placed under a %(parent)s; it belongs under: %(allowed)s.")
         % {"kind": label, "parent": Kind(parent_kind).label, "allowed": names or "—"}
     )
+
+
+class OrganizationQuerySet(TreeQuerySet, ScopedQuerySet):
+    pass
 
 
 class Organization(MPTTModel):
@@ -90,6 +97,10 @@ class Organization(MPTTModel):
     # index serves subtree ranges and tree look-ups alike.
     tree_id = models.PositiveIntegerField(editable=False)
 
+    objects = TreeManager.from_queryset(OrganizationQuerySet)()
+    # A worker or official sees the subtree of their own node.
+    scope = Scope(node="")
+
     class Meta:
         verbose_name = _("chain node")
         verbose_name_plural = _("chain nodes")
@@ -123,7 +134,7 @@ class Organization(MPTTModel):
 
 
 class Member(models.Model):
-    """A Party member (党员), belonging to a node; an in-service member also reports to where they live."""
+    """A Party member (党员), belonging to a node. Where they live is ``grids.MemberResidence``."""
 
     name = models.CharField(_("name"), max_length=50)
     organization = models.ForeignKey(
@@ -133,14 +144,9 @@ class Member(models.Model):
         _("in-service member"), default=False, help_text=_("在职党员: works elsewhere, reports to the community")
     )
     workplace = models.CharField(_("workplace unit"), max_length=100, blank=True)
-    household = models.ForeignKey(
-        "grids.Household",
-        verbose_name=_("household"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="party_members",
-    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope = Scope(node="organization")
 
     class Meta:
         ordering = ["organization_id", "name"]

@@ -3,11 +3,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from governance.admin import ScopedModelAdmin
+
 from .models import Category, FollowUp, Petition, PetitionEvent, Reminder
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(ScopedModelAdmin):
     list_display = (
         "code", "name", "service_area", "default_department",
         "accept_hours", "resolve_working_days", "follow_up_working_days", "is_active",
@@ -41,7 +43,7 @@ class FollowUpInline(ReadOnlyInline):
 
 
 @admin.register(Petition)
-class PetitionAdmin(admin.ModelAdmin):
+class PetitionAdmin(ScopedModelAdmin):
     """Read-only in admin: a petition changes only through the workflow (pages, API, tasks)."""
 
     list_display = ("number", "title", "status", "priority", "grid", "category", "department", "registered_at")
@@ -75,7 +77,7 @@ class PetitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ScopedModelAdmin):
     list_display = ("petition", "stage", "level", "round", "created_at", "sent_at")
     list_filter = ("level", "stage")
     raw_id_fields = ("petition",)

@@ -1,8 +1,9 @@
-"""The petition endpoints of the API v1: register, list, detail, and the steps of the closed loop.
+"""The petitions app's endpoints of the API v1: petitions and the steps of the loop, categories, dashboard.
 
-Views parse JSON, call the same selectors and services as the pages, and render. Scope comes from
-``governance.access.restrict`` (through ``selectors``), every rule from ``services``/``workflow``;
-their refusals become status codes in ``governance.api.exception_handler``.
+Views parse JSON, call the same selectors and services as the pages, and render. Scope is each
+model's declared scope (``governance.access``), every rule from ``services``/``workflow``; their
+refusals become status codes in ``governance.api.errors.exception_handler``. The per-step endpoints
+are generated from ``steps.STEPS``, as the pages' action forms are.
 """
 
 import re
@@ -10,41 +11,45 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
 
 from governance.access import restrict
-from governance.api import (
+from governance.api.errors import Unprocessable, error_responses, validation_error_serializer
+from governance.api.fields import (
     MAX_ID,
-    Pagination,
+    QuerySerializer,
     StrictBooleanField,
     StrictCharField,
     StrictPrimaryKeyRelatedField,
     StrictSlugRelatedField,
-    Unprocessable,
-    WriteRateThrottle,
-    error_responses,
-    validation_error_serializer,
+    is_count,
 )
+from governance.api.pagination import Pagination
+from governance.api.throttling import WriteRateThrottle
+from governance.api.views import LIST_ERRORS, ScopedListView
 from governance.models import Department, User
 from grids.identity import mask_phone
 from grids.models import Grid, Household
+from parties.models import Kind
 
-from . import idempotency, services
+from . import idempotency, services, steps
 from .filters import PetitionFilterSet
-from .forms import NOTE_MAX
-from .models import OPEN_STATUSES, Category, Petition, PetitionEvent, Priority, Satisfaction, Status
+from .metrics import COUNTS, RATES, WEEKLY_COUNTS, dashboard_for
+from .models import Category, Petition, PetitionEvent, Priority, Satisfaction, ServiceArea, Status
 from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
+from .steps import NOTE_MAX, STEPS
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX = 255
@@ -114,8 +119,7 @@ class PetitionSerializer(serializers.Serializer):
     escalated = serializers.BooleanField(read_only=True)
 
     def get_overdue(self, petition: Petition) -> bool:
-        now = self.context.get("now") or timezone.now()
-        return petition.status in OPEN_STATUSES and petition.current_due is not None and petition.current_due < now
+        return petition.is_overdue
 
 
 class NullIfBlankChoiceField(serializers.ChoiceField):
@@ -186,100 +190,48 @@ class PetitionCreateSerializer(serializers.Serializer):
     )
 
 
-class DispatchSerializer(serializers.Serializer):
-    department = StrictSlugRelatedField(
-        slug_field="code",
-        queryset=Department.objects.all(),
-        help_text="The department's code (GET /api/v1/departments/).",
-        error_messages={"does_not_exist": gettext_lazy("No department has the code {value}.")},
+def _step_field(field: steps.Field) -> serializers.Field:
+    help_text: dict[str, Any] = {"help_text": field.help_text} if field.help_text else {}
+    optional: dict[str, Any]
+    if field.kind == "text":
+        optional = {} if field.required else {"required": False, "default": ""}
+        return _note(**optional, **help_text)
+    if field.kind == "department":
+        return StrictSlugRelatedField(
+            slug_field="code",
+            queryset=Department.objects.all(),
+            error_messages={"does_not_exist": gettext_lazy("No department has the code {value}.")},
+            **help_text,
+        )
+    if field.kind == "yes_no":
+        optional = {} if field.required else {"required": False, "allow_null": True, "default": None}
+        return StrictBooleanField(**optional, **help_text)
+    return serializers.ChoiceField(
+        choices=Satisfaction.choices, required=False, allow_blank=True, default="", **help_text
     )
-    note = _note(required=False, default="")
 
 
-class NoteSerializer(serializers.Serializer):
-    note = _note(required=False, default="")
+def _step_serializer(body: steps.Body) -> type[serializers.Serializer]:
+    declared = {field.name: _step_field(field) for field in body.fields}
+    return type(f"{body.name}Serializer", (serializers.Serializer,), declared)
 
 
-class ReasonSerializer(serializers.Serializer):
-    reason = _note(help_text="Why (required, not blank).")
-
-
-class ResolveSerializer(serializers.Serializer):
-    result = _note(help_text="What was done (required, not blank).")
-
-
-class FollowUpSerializer(serializers.Serializer):
-    reached = StrictBooleanField(help_text="Was the resident reached?")
-    solved = StrictBooleanField(
-        required=False, allow_null=True, default=None, help_text="Required when reached: was the problem solved?"
-    )
-    satisfaction = serializers.ChoiceField(
-        choices=Satisfaction.choices,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="Required when reached, on the five-level scale (GB/T 39735).",
-    )
-    note = _note(required=False, default="")
+# One serializer per body (return and cancel share ``Reason``), as the schema names them.
+STEP_BODIES: dict[str, type[serializers.Serializer]] = {
+    step.body.name: _step_serializer(step.body) for step in STEPS.values()
+}
 
 
 # ----------------------------------------------------------------------------------------- views
 
 _READ_ERRORS = error_responses(401, 404)
 _STEP_ERRORS = error_responses(401, 403, 404, 409, 429)
-
-# The API action, its request body and the service it calls with the validated data.
-Step = Callable[[Any, int, dict[str, Any]], Petition]
-STEPS: dict[str, tuple[type[serializers.Serializer], Step]] = {
-    "dispatch_": (
-        DispatchSerializer,
-        lambda user, pk, d: services.petition_dispatch(
-            actor=user, petition_id=pk, department=d["department"], note=d["note"]
-        ),
-    ),
-    "accept": (
-        NoteSerializer,
-        lambda user, pk, d: services.petition_accept(actor=user, petition_id=pk, note=d["note"]),
-    ),
-    "return_": (
-        ReasonSerializer,
-        lambda user, pk, d: services.petition_return(actor=user, petition_id=pk, reason=d["reason"]),
-    ),
-    "resolve": (
-        ResolveSerializer,
-        lambda user, pk, d: services.petition_resolve(actor=user, petition_id=pk, result=d["result"]),
-    ),
-    "follow_up": (
-        FollowUpSerializer,
-        lambda user, pk, d: services.petition_follow_up(
-            actor=user,
-            petition_id=pk,
-            reached=d["reached"],
-            solved=d["solved"] if d["reached"] else None,
-            satisfaction=d["satisfaction"] if d["reached"] else "",
-            note=d["note"],
-        ),
-    ),
-    "cancel": (
-        ReasonSerializer,
-        lambda user, pk, d: services.petition_cancel(actor=user, petition_id=pk, reason=d["reason"]),
-    ),
-}
-WRITE_ACTIONS = frozenset({"create", *STEPS})
+def _step_action_name(step: steps.Step) -> str:
+    # Not ``dispatch``: that is the view's own request dispatcher.
+    return f"step_{step.name.replace('-', '_')}"
 
 
-def _step_schema(name: str, summary: str) -> Any:
-    body = STEPS[name][0]
-    fields = list(body().fields)
-    return extend_schema(
-        summary=summary,
-        request=body,
-        responses={
-            200: PetitionSerializer,
-            400: validation_error_serializer(f"{body.__name__.removesuffix('Serializer')}ValidationError", fields),
-            **_STEP_ERRORS,
-        },
-    )
+WRITE_ACTIONS = frozenset({"create", *(_step_action_name(step) for step in STEPS.values())})
 
 
 def _phone_whole(user: Any) -> Callable[[Petition], bool]:
@@ -335,7 +287,7 @@ class PetitionViewSet(viewsets.GenericViewSet):
         if filterset.is_bound and not filterset.is_valid():
             raise ValidationError(filterset.errors)
         page = self.paginate_queryset(queryset)
-        data = PetitionSerializer(page, many=True, context={"now": timezone.now()}).data
+        data = PetitionSerializer(page, many=True).data
         return self.get_paginated_response(data)
 
     @extend_schema(
@@ -404,51 +356,37 @@ class PetitionViewSet(viewsets.GenericViewSet):
         context = {"phone_whole": _phone_whole(request.user)}
         return Response(PetitionDetailSerializer(petition, context=context).data)
 
-    def _step(self, request: Request, pk: str, name: str) -> Response:
-        body, run = STEPS[name]
-        serializer = body(data=request.data)
+    def _step(self, request: Request, pk: str, step: steps.Step) -> Response:
+        serializer = STEP_BODIES[step.body.name](data=request.data)
         serializer.is_valid(raise_exception=True)
-        petition_id = _petition_id(pk)
-        petition = run(request.user, petition_id, serializer.validated_data)
+        petition = step.run(actor=_user(request), petition_id=_petition_id(pk), data=serializer.validated_data)
         # Masked here: the phone is shown whole (and the viewing recorded) only where it is asked for.
         return Response(PetitionSerializer(petition).data)
 
-    # Not named ``dispatch``: that is the view's own request dispatcher.
-    @_step_schema("dispatch_", "Dispatch to a department")
-    @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
-    def dispatch_(self, request: Request, pk: str) -> Response:
-        """Send the petition to the department responsible (整理上报); street officials."""
-        return self._step(request, pk, "dispatch_")
 
-    @_step_schema("accept", "Accept (report in)")
-    @action(detail=True, methods=["post"])
-    def accept(self, request: Request, pk: str) -> Response:
-        """The department reports in (部门报到)."""
-        return self._step(request, pk, "accept")
+def _step_endpoint(step: steps.Step) -> Callable[..., Response]:
+    """``POST /api/v1/petitions/{id}/<step>/``: the body of ``step``, its service, the petition back."""
+    body = STEP_BODIES[step.body.name]
 
-    @_step_schema("return_", "Return a mis-routed petition")
-    @action(detail=True, methods=["post"], url_path="return", url_name="return")
-    def return_(self, request: Request, pk: str) -> Response:
-        """The department sends it back to the street with the reason."""
-        return self._step(request, pk, "return_")
+    def endpoint(self: PetitionViewSet, request: Request, pk: str) -> Response:
+        return self._step(request, pk, step)
 
-    @_step_schema("resolve", "Record the result")
-    @action(detail=True, methods=["post"])
-    def resolve(self, request: Request, pk: str) -> Response:
-        """By the department once accepted, or on the grid (网格内解决) while still registered."""
-        return self._step(request, pk, "resolve")
+    endpoint.__name__ = _step_action_name(step)
+    endpoint.__doc__ = step.description
+    schema = extend_schema(
+        summary=step.summary,
+        request=body,
+        responses={
+            200: PetitionSerializer,
+            400: validation_error_serializer(f"{step.body.name}ValidationError", list(body().fields)),
+            **_STEP_ERRORS,
+        },
+    )
+    return schema(action(detail=True, methods=["post"], url_path=step.name, url_name=step.name)(endpoint))
 
-    @_step_schema("follow_up", "Record the follow-up call")
-    @action(detail=True, methods=["post"], url_path="follow-up", url_name="follow-up")
-    def follow_up(self, request: Request, pk: str) -> Response:
-        """回访: satisfied closes the petition; dissatisfied reopens it to the same department (重办)."""
-        return self._step(request, pk, "follow_up")
 
-    @_step_schema("cancel", "Cancel a duplicate or withdrawn petition")
-    @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk: str) -> Response:
-        """Cancel with the reason; street officials."""
-        return self._step(request, pk, "cancel")
+for _step_spec in STEPS.values():
+    setattr(PetitionViewSet, _step_action_name(_step_spec), _step_endpoint(_step_spec))
 
 
 # How a boolean reads in a query string; django-filter takes anything else as "no filter".
@@ -462,7 +400,7 @@ def _check_query_types(params: Any) -> None:
     if overdue is not None and overdue not in _BOOLEANS:
         errors["overdue"] = [_("Enter true or false.")]
     node = params.get("node")
-    if node is not None and not (node.isascii() and node.isdigit() and 0 < int(node) <= MAX_ID):
+    if node is not None and not is_count(node):
         errors["node"] = [_("Enter the id of a chain node.")]
     if params.get("status") == "":
         errors["status"] = [_("Give a value or leave the parameter out.")]
@@ -478,8 +416,6 @@ def _user(request: Request) -> User:
 
 def _petition_id(pk: str) -> int:
     """The id in the path; anything that is not one is a petition that does not exist (404)."""
-    from django.http import Http404
-
     try:
         value = int(pk)
     except ValueError as exc:
@@ -487,3 +423,126 @@ def _petition_id(pk: str) -> int:
     if not 0 < value <= MAX_ID:
         raise Http404
     return value
+
+
+# ------------------------------------------------------------------------------------- categories
+
+
+class CategorySerializer(serializers.ModelSerializer[Category]):
+    default_department: serializers.SlugRelatedField[Department] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Category
+        fields = ["code", "name", "service_area", "default_department"]
+
+
+@extend_schema(responses={200: CategorySerializer(many=True), **LIST_ERRORS}, tags=["reference"])
+class CategoryListView(ScopedListView):
+    """The categories in use, with the service area and the department they go to by default."""
+
+    serializer_class = CategorySerializer
+    base_queryset = Category.objects.filter(is_active=True).select_related("default_department")
+
+
+# -------------------------------------------------------------------------------------- dashboard
+
+
+class DashboardQuerySerializer(QuerySerializer):
+    node = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="A chain node in the user's scope (default: the scope itself).",
+    )
+    since = serializers.DateField(
+        required=False, help_text="First day, included (default: 30 days before `until`); 1900 to 2999."
+    )
+    until = serializers.DateField(required=False, help_text="Last day, included (default: today); 1900 to 2999.")
+
+
+def _figures_serializer(name: str, counts: tuple[str, ...]) -> dict[str, serializers.Field]:
+    return {
+        "totals": inline_serializer(
+            name=f"{name}Totals", fields={key: serializers.IntegerField() for key in counts}
+        ),
+        "rates": inline_serializer(
+            name=f"{name}Rates",
+            fields={key: serializers.FloatField(allow_null=True, min_value=0, max_value=1) for key in RATES},
+        ),
+    }
+
+
+def _dashboard_serializer() -> serializers.Serializer:
+    figures = _figures_serializer("Dashboard", COUNTS)
+    weekly_figures = _figures_serializer("DashboardWeek", WEEKLY_COUNTS)
+    place: dict[str, serializers.Field] = {
+        "id": serializers.IntegerField(),
+        "code": serializers.CharField(),
+        "name": serializers.CharField(),
+    }
+    return inline_serializer(
+        name="Dashboard",
+        fields={
+            "node": inline_serializer(
+                name="DashboardNode",
+                fields={
+                    "id": serializers.IntegerField(allow_null=True),
+                    "code": serializers.CharField(allow_null=True),
+                    "name": serializers.CharField(),
+                    "kind": serializers.ChoiceField(choices=Kind.choices, allow_null=True),
+                },
+            ),
+            "since": serializers.DateField(),
+            "until": serializers.DateField(),
+            **figures,
+            "children": inline_serializer(
+                name="DashboardChild",
+                many=True,
+                fields={**place, "kind": serializers.ChoiceField(choices=Kind.choices), **figures},
+            ),
+            "departments": inline_serializer(name="DashboardDepartment", many=True, fields={**place, **figures}),
+            "categories": inline_serializer(
+                name="DashboardCategory",
+                many=True,
+                fields={**place, "service_area": serializers.ChoiceField(choices=ServiceArea.choices), **figures},
+            ),
+            "weekly": inline_serializer(
+                name="DashboardWeek",
+                many=True,
+                fields={
+                    "week": serializers.CharField(help_text="ISO week, e.g. 2025-W07."),
+                    "start": serializers.DateField(),
+                    "end": serializers.DateField(),
+                    **weekly_figures,
+                },
+            ),
+        },
+    )
+
+
+class DashboardView(APIView):
+    """Closure figures for a node's subtree (default: the user's scope) over a period (``petitions.metrics``).
+
+    ``children`` drills down one level (street → communities → grids), ``departments`` is the red and
+    black list (best first), ``weekly`` the trend. A rate without a denominator is null.
+    """
+
+    @extend_schema(
+        parameters=[DashboardQuerySerializer],
+        responses={
+            200: _dashboard_serializer(),
+            400: validation_error_serializer("DashboardQueryValidationError", ["node", "since", "until"]),
+            **error_responses(401, 404),
+        },
+        tags=["dashboard"],
+    )
+    def get(self, request: Request) -> Response:
+        query = DashboardQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        # The period's rules (bounds, order, length) are metrics.period's, as on the page.
+        return Response(
+            dashboard_for(request.user, node=data.get("node"), since=data.get("since"), until=data.get("until"))
+        )

@@ -4,13 +4,12 @@ from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from governance.access import subtree_q
 from grids.models import Grid
-from parties.models import Organization
 
-from .models import OPEN_STATUSES, Petition, Status
+from .models import Petition, PetitionQuerySet, Status
 
 
 class PetitionFilterSet(django_filters.FilterSet):
@@ -27,19 +26,12 @@ class PetitionFilterSet(django_filters.FilterSet):
         fields = ["status", "node", "grid", "department", "category", "overdue", "q"]
 
     def filter_node(self, queryset: QuerySet[Petition], name: str, value: Any) -> QuerySet[Petition]:
-        node = Organization.objects.filter(pk=value).only("tree_id", "lft", "rght").first()
-        if node is None:
-            return queryset.none()
-        grids = Grid.objects.filter(
-            branch__tree_id=node.tree_id, branch__lft__gte=node.lft, branch__lft__lte=node.rght
-        ).values("id")
-        return queryset.filter(grid_id__in=grids)
+        return queryset.filter(grid_id__in=Grid.objects.filter(subtree_q(int(value), "branch")).values("id"))
 
-    def filter_overdue(self, queryset: QuerySet[Petition], name: str, value: bool | None) -> QuerySet[Petition]:
+    def filter_overdue(self, queryset: PetitionQuerySet, name: str, value: bool | None) -> QuerySet[Petition]:
         if value is None:
             return queryset
-        overdue = Q(status__in=OPEN_STATUSES, current_due__lt=timezone.now())
-        return queryset.filter(overdue) if value else queryset.exclude(overdue)
+        return queryset.overdue() if value else queryset.not_overdue()
 
     def filter_q(self, queryset: QuerySet[Petition], name: str, value: str) -> QuerySet[Petition]:
         value = value.strip()

@@ -10,19 +10,19 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from governance.access import restrict
 from governance.models import Department
 from grids.models import Grid, GridAssignment, Household
 
+from . import steps
 from .models import Category, Petition, Priority, Satisfaction, ServiceArea
+from .steps import NOTE_MAX
 
 # A grid holds a few hundred households; suggesting them is cheap for a worker's one or two grids,
 # but not for an official's hundreds.
 HOUSEHOLD_SUGGESTION_GRIDS = 3
-NOTE_MAX = 2000
 
 _HOUSEHOLD_NOISE = re.compile(r"[\s\-/#号室]")
 
@@ -135,43 +135,6 @@ class PetitionRegisterForm(forms.Form):
         return None
 
 
-def note_field() -> forms.CharField:
-    return forms.CharField(
-        label=_("note"), required=False, max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-
-class DispatchForm(forms.Form):
-    department = forms.ModelChoiceField(label=_("department"), queryset=Department.objects.none(), to_field_name="code")
-    note = note_field()
-
-    def __init__(self, *args: Any, user: Any, petition: Petition, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["department"]
-        assert isinstance(field, forms.ModelChoiceField)
-        departments: QuerySet[Department] = restrict(user, Department.objects.filter(is_active=True))
-        field.queryset = departments.order_by("code")
-        default = petition.category.default_department
-        if not self.is_bound and default is not None:
-            self.initial["department"] = default.code
-
-
-class NoteForm(forms.Form):
-    """Accept (报到): an optional note."""
-
-    note = note_field()
-
-
-class ReasonForm(forms.Form):
-    """Return or cancel: the reason is required."""
-
-    reason = forms.CharField(label=_("reason"), max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 2}))
-
-
-class ResolveForm(forms.Form):
-    result = forms.CharField(label=_("result"), max_length=NOTE_MAX, widget=forms.Textarea(attrs={"rows": 3}))
-
-
 def _yes(value: str) -> bool:
     return value == "true"
 
@@ -179,17 +142,42 @@ def _yes(value: str) -> bool:
 YES_NO = [("true", _("yes")), ("false", _("no"))]
 
 
-class FollowUpForm(forms.Form):
-    """回访: reached? solved? satisfaction on the five-level scale (GB/T 39735)."""
+def _form_field(field: steps.Field) -> forms.Field:
+    if field.kind == "text":
+        widget = forms.Textarea(attrs={"rows": field.rows})
+        return forms.CharField(label=field.label, required=field.required, max_length=NOTE_MAX, widget=widget)
+    if field.kind == "department":
+        return forms.ModelChoiceField(label=field.label, queryset=Department.objects.none(), to_field_name="code")
+    if field.kind == "yes_no":
+        return forms.TypedChoiceField(
+            label=field.label, choices=YES_NO, coerce=_yes, required=field.required, widget=forms.RadioSelect,
+            empty_value=None, initial="true" if field.required else None,
+        )
+    return forms.ChoiceField(
+        label=field.label, choices=Satisfaction.choices, required=field.required, widget=forms.RadioSelect
+    )
 
-    reached = forms.TypedChoiceField(
-        label=_("resident reached"), choices=YES_NO, coerce=_yes, widget=forms.RadioSelect, initial="true"
-    )
-    solved = forms.TypedChoiceField(
-        label=_("problem solved"), choices=YES_NO, coerce=_yes, required=False, empty_value=None,
-        widget=forms.RadioSelect,
-    )
-    satisfaction = forms.ChoiceField(
-        label=_("satisfaction"), choices=Satisfaction.choices, required=False, widget=forms.RadioSelect
-    )
-    note = note_field()
+
+class StepForm(forms.Form):
+    """A step's form on the detail page; its fields come from the step's declaration (``steps``)."""
+
+    def __init__(self, *args: Any, user: Any, petition: Petition, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        department = self.fields.get("department")
+        if isinstance(department, forms.ModelChoiceField):
+            department.queryset = restrict(user, Department.objects.filter(is_active=True)).order_by("code")
+            default = petition.category.default_department
+            if not self.is_bound and default is not None:
+                self.initial["department"] = default.code
+
+
+_STEP_FORMS: dict[str, type[StepForm]] = {}
+
+
+def step_form(step: steps.Step) -> type[StepForm]:
+    """The form class of ``step`` (one per body, made once)."""
+    body = step.body
+    if body.name not in _STEP_FORMS:
+        declared = {field.name: _form_field(field) for field in body.fields}
+        _STEP_FORMS[body.name] = type(f"{body.name}Form", (StepForm,), declared)
+    return _STEP_FORMS[body.name]

@@ -33,11 +33,11 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from governance.access import get_visible_or_404, restrict
+from governance.access import get_visible_or_404, restrict, subtree_q
 from governance.models import User
 from parties.models import Kind, Organization
 
-from .models import OPEN_STATUSES, SATISFIED_LEVELS, Petition
+from .models import SATISFIED_LEVELS, Petition, overdue_q
 
 PETITION_COUNTS = (
     "registered",
@@ -64,6 +64,34 @@ STANDING = ("on_time_rate", "response_rate", "satisfaction_rate")
 
 Counts = dict[str, int]
 
+# The period when none is asked for: the last 30 days.
+DEFAULT_DAYS = 30
+# A dashboard spans weeks, months or a few years; beyond that the weekly series is useless. Dates far
+# outside any petition's lifetime are refused before date arithmetic runs into the calendar's ends.
+MAX_PERIOD_DAYS = 366 * 5
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
+def period(since: dt.date | None = None, until: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The dashboard's period, both ends included, for the page and the API alike.
+
+    Defaults: until today, since ``DEFAULT_DAYS`` before ``until``. Raises ``ValidationError``
+    naming the field: a day outside 1900–2999, an end before the start, a period over five years.
+    """
+    errors: dict[str, str] = {}
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and not FIRST_DAY <= value <= LAST_DAY:
+            errors[name] = _("Give a day from %(first)s to %(last)s.") % {"first": FIRST_DAY, "last": LAST_DAY}
+    if errors:
+        raise ValidationError(errors)
+    until = until or timezone.localdate()
+    since = since or until - dt.timedelta(days=DEFAULT_DAYS)
+    if until < since:
+        raise ValidationError({"until": _("The end of the period is before its start.")})
+    if (until - since).days > MAX_PERIOD_DAYS:
+        raise ValidationError({"since": _("A dashboard covers at most %(days)d days.") % {"days": MAX_PERIOD_DAYS}})
+    return since, until
+
 
 @dataclass(frozen=True)
 class _Stage:
@@ -75,24 +103,23 @@ class _Stage:
 
 
 def dashboard_for(
-    user: Any,
+    user: User | Any,
     *,
     node: Organization | int | str | None = None,
-    since: dt.date,
-    until: dt.date,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
 ) -> dict[str, Any]:
     """The dashboard figures for ``node``'s subtree (default: the user's scope) over ``since``..``until``.
 
     Department staff see their department's petitions across the district; district leadership
     and superusers see the whole district, its children being the streets and towns. A node outside
-    the user's scope raises ``Http404``, like a missing one; a period ending before it starts raises
-    ``ValidationError`` naming ``until``.
+    the user's scope raises ``Http404``, like a missing one; a bad period raises ``ValidationError``
+    naming the field (``period``).
 
     Returns JSON-serialisable data with the keys ``node``, ``since``, ``until``, ``totals``,
     ``rates``, ``children``, ``departments``, ``categories`` and ``weekly``.
     """
-    if until < since:
-        raise ValidationError({"until": _("The end of the period is before its start.")})
+    since, until = period(since, until)
     root = _dashboard_node(user, node)
     tz = timezone.get_default_timezone()
     start = dt.datetime.combine(since, dt.time.min, tzinfo=tz)
@@ -102,11 +129,7 @@ def dashboard_for(
 
     petitions = restrict(user, Petition.objects.all())
     if root is not None:
-        petitions = petitions.filter(
-            grid__branch__tree_id=root.tree_id,
-            grid__branch__lft__gte=root.lft,
-            grid__branch__lft__lte=root.rght,
-        )
+        petitions = petitions.filter(subtree_q(root, "grid__branch"))
     petitions = petitions.order_by()
     any_stage = Q()
     petition_counts: dict[str, Count] = {}
@@ -161,7 +184,7 @@ def _dashboard_node(user: Any, node: Organization | int | str | None) -> Organiz
     if node is not None:
         pk = node.pk if isinstance(node, Organization) else node
         return get_visible_or_404(user, Organization.objects.all(), pk=pk)
-    if user.sees_everything or user.role == User.Role.DEPARTMENT:
+    if user.sees_everything or user.is_department_staff:
         return None
     if user.scope_node_id is None:
         raise Http404
@@ -172,7 +195,7 @@ def _stages(start: dt.datetime, end: dt.datetime, now: dt.datetime) -> dict[str,
     registered = Q(registered_at__gte=start, registered_at__lt=end)
     dispatched = Q(dispatched_at__gte=start, dispatched_at__lt=end)
     resolved = Q(resolved_at__gte=start, resolved_at__lt=end)
-    overdue = Q(status__in=OPEN_STATUSES, current_due__lt=now)
+    overdue = overdue_q(now)
     followed_up = Q(follow_ups__at__gte=start, follow_ups__at__lt=end)
     reached = followed_up & Q(follow_ups__reached=True)
     return {

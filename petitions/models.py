@@ -6,9 +6,11 @@ import re
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.query_utils import DeferredAttribute
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from governance.access import Scope, ScopedQuerySet
 from grids.identity import mask_phone
 
 
@@ -45,6 +47,9 @@ class Category(models.Model):
     urgent_resolve_working_days = models.PositiveIntegerField(_("urgent: resolve within (working days)"), default=1)
     is_active = models.BooleanField(_("active"), default=True)
 
+    # Reference data: every signed-in user reads the categories.
+    scope = Scope(public=True)
+
     class Meta:
         ordering = ["service_area", "code"]
         verbose_name = _("category")
@@ -64,6 +69,45 @@ class Status(models.TextChoices):
 
 
 OPEN_STATUSES = frozenset({Status.REGISTERED, Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED})
+
+# The deadline that runs in each status (the field holding it); closed and cancelled run none.
+STAGE_DUE: dict[str, str] = {
+    Status.REGISTERED: "resolve_due",
+    Status.DISPATCHED: "accept_due",
+    Status.ACCEPTED: "resolve_due",
+    Status.RESOLVED: "follow_up_due",
+}
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    """Open and past the deadline of its current stage (超期): the one definition of "overdue now"."""
+    return Q(status__in=OPEN_STATUSES, current_due__lt=now)
+
+
+class PetitionQuerySet(ScopedQuerySet["Petition"]):
+    def overdue(self, now: dt.datetime | None = None) -> "PetitionQuerySet":
+        return self.filter(overdue_q(now or timezone.now()))
+
+    def not_overdue(self, now: dt.datetime | None = None) -> "PetitionQuerySet":
+        return self.exclude(overdue_q(now or timezone.now()))
+
+
+class _ProtectedStatus(DeferredAttribute):
+    """``petition.status = …`` is refused once loaded: only ``workflow`` moves a petition on.
+
+    Loading from the database (or creating an instance) sets it once; the workflow writes through
+    ``Petition._move_to``. A queryset's ``update(status=…)`` bypasses this, and nothing here does that.
+    """
+
+    def __set__(self, instance: "Petition", value: str) -> None:
+        current = instance.__dict__.get(self.field.attname)
+        if current is not None and current != value:  # full_clean() sets it again, unchanged
+            raise AttributeError("Petition.status changes only through petitions.workflow")
+        instance.__dict__[self.field.attname] = value
+
+
+class StatusField(models.CharField):
+    descriptor_class = _ProtectedStatus
 
 
 class Priority(models.TextChoices):
@@ -96,7 +140,7 @@ class Petition(models.Model):
     reporter_name = models.CharField(_("resident's name"), max_length=50, blank=True)
     reporter_phone = models.CharField(_("resident's phone"), max_length=11, blank=True)
 
-    status = models.CharField(
+    status = StatusField(
         _("status"), max_length=12, choices=Status.choices, default=Status.REGISTERED, editable=False
     )
     department = models.ForeignKey(
@@ -119,13 +163,17 @@ class Petition(models.Model):
     accept_due = models.DateTimeField(_("accept by"), null=True, blank=True, editable=False)
     resolve_due = models.DateTimeField(_("resolve by"), null=True, blank=True, editable=False)
     follow_up_due = models.DateTimeField(_("follow up by"), null=True, blank=True, editable=False)
-    # The deadline of the stage the petition is in now; NULL once closed or cancelled. Indexed for the
-    # overdue scan and the "overdue" filter.
+    # The deadline of the stage the petition is in now (``stage_due``, kept by the workflow); NULL once
+    # closed or cancelled. Indexed for the overdue scan and the "overdue" filter.
     current_due = models.DateTimeField(_("current deadline"), null=True, blank=True, editable=False)
     resolved_on_grid = models.BooleanField(_("resolved on the grid"), default=False, editable=False)
     result = models.TextField(_("result"), blank=True, editable=False)
     rehandle_count = models.PositiveSmallIntegerField(_("re-handled"), default=0, editable=False)
     escalated = models.BooleanField(_("escalated"), default=False, editable=False)
+
+    objects = PetitionQuerySet.as_manager()
+    # On a grid in the user's part of the chain; for department staff, dispatched to their department.
+    scope = Scope(via="grid", department="department")
 
     class Meta:
         ordering = ["-registered_at", "-id"]
@@ -184,6 +232,27 @@ class Petition(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def is_overdue(self) -> bool:
+        """Open and past the deadline of its current stage, now (see ``overdue_q``)."""
+        return self.is_open and self.current_due is not None and self.current_due < timezone.now()
+
+    def stage_due(self) -> dt.datetime | None:
+        """The deadline of the stage the petition is in (what ``current_due`` holds)."""
+        field = STAGE_DUE.get(self.status)
+        return getattr(self, field) if field else None
+
+    def refresh_from_db(self, *args: object, **kwargs: object) -> None:
+        fields = kwargs.get("fields")
+        if fields is None or "status" in fields:  # type: ignore[operator]
+            self.__dict__.pop("status", None)
+        super().refresh_from_db(*args, **kwargs)  # type: ignore[arg-type]
+
+    def _move_to(self, status: str) -> None:
+        """Only ``workflow.apply`` calls this (see ``_ProtectedStatus``)."""
+        self.__dict__["status"] = status
+        self.current_due = self.stage_due()
+
 
 class PetitionEvent(models.Model):
     """One step of a petition's history. Append-only: rows are added, never edited (可追溯)."""
@@ -200,6 +269,8 @@ class PetitionEvent(models.Model):
     department = models.ForeignKey(
         "governance.Department", verbose_name=_("department"), null=True, on_delete=models.PROTECT, related_name="+"
     )
+
+    scope = Scope(via="petition")
 
     class Meta:
         ordering = ["at", "id"]
@@ -238,6 +309,8 @@ class FollowUp(models.Model):
     by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(_("at"))
 
+    scope = Scope(via="petition")
+
     class Meta:
         ordering = ["at", "id"]
         verbose_name = _("follow-up")
@@ -265,6 +338,8 @@ class Reminder(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivery = models.JSONField(_("delivery"), default=dict, blank=True)
 
+    scope = Scope(via="petition")
+
     class Meta:
         verbose_name = _("reminder")
         verbose_name_plural = _("reminders")
@@ -290,6 +365,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created at"))
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
+    scope = Scope(owner="user")
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("notification")
@@ -311,6 +388,8 @@ class IdempotencyKey(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True)
     response = models.JSONField(null=True)
     created_at = models.DateTimeField(db_index=True)
+
+    scope = Scope(owner="user")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once")]

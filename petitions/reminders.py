@@ -14,7 +14,6 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from functools import partial
 from typing import Any
 
 from django.core.mail import send_mail
@@ -25,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from governance.models import User
 
-from .models import OPEN_STATUSES, Notification, Petition, Reminder, Status
+from .models import Notification, Petition, Reminder, Status
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +37,12 @@ LEVEL_AFTER = (
 WEBHOOK_TIMEOUT_SECONDS = 5
 
 
-def record_overdue_reminders(*, now: dt.datetime | None = None, batch: int = 500) -> int:
-    """Record each due reminder once and queue its delivery. Returns how many were new."""
-    from .tasks import deliver_reminder
-
+def record_overdue_reminders(*, now: dt.datetime | None = None, batch: int = 500) -> list[int]:
+    """Record each due reminder once. Returns the ids of the new ones (``tasks`` queues their delivery)."""
     now = now or timezone.now()
-    created = 0
+    created: list[int] = []
     overdue = (
-        Petition.objects.filter(status__in=OPEN_STATUSES, current_due__lt=now)
+        Petition.objects.overdue(now)
         .order_by("current_due")
         .values_list("id", "status", "current_due", "rehandle_count")
     )
@@ -58,10 +55,9 @@ def record_overdue_reminders(*, now: dt.datetime | None = None, batch: int = 500
                     reminder = Reminder.objects.create(
                         petition_id=petition_id, stage=status, level=level, round=rehandles, created_at=now
                     )
-                    transaction.on_commit(partial(deliver_reminder.delay, reminder.pk))
             except IntegrityError:
                 continue  # recorded already, by an earlier scan or another beat
-            created += 1
+            created.append(reminder.pk)
     return created
 
 
@@ -72,6 +68,7 @@ def recipients(reminder: Reminder) -> QuerySet[User]:
     active = User.objects.filter(is_active=True)
     if reminder.level == Reminder.Level.DISTRICT:
         return active.filter(role=User.Role.LEADER)
+    # The officials whose scope node is the branch or above it (the branch lies in their subtree).
     officials = active.filter(
         role=User.Role.OFFICIAL,
         scope_node__tree_id=branch.tree_id,

@@ -39,6 +39,6 @@ def reporter_phone_visible(user: Any, petition: Petition) -> bool:
     resident's contact. Workers, officials and leadership whose chain scope covers the petition see
     it whole, and ``reveal_personal_data`` records each such viewing.
     """
-    if not petition.reporter_phone or (user.role == user.Role.DEPARTMENT and not user.sees_everything):
+    if not petition.reporter_phone or user.is_department_staff:
         return False
     return reveal_personal_data(user, petition, "reporter_phone")

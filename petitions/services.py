@@ -1,8 +1,12 @@
-"""Petition services: every write to a petition goes through one of these (and through ``workflow``)."""
+"""Petition services: every write to a petition goes through one of these (and through ``workflow``).
+
+Each takes the acting user and keyword arguments named like the API's and the forms' fields, so the
+step registry (``steps``) passes a validated body straight through.
+"""
 
 import datetime as dt
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -15,16 +19,7 @@ from grids.models import Grid, Household
 
 from . import workflow
 from .deadlines import add_hours, add_working_days
-from .models import (
-    SATISFIED_LEVELS,
-    Category,
-    FollowUp,
-    Petition,
-    PetitionEvent,
-    Priority,
-    Satisfaction,
-    Status,
-)
+from .models import SATISFIED_LEVELS, Category, FollowUp, Petition, Priority, Satisfaction, Status
 
 # A third re-handle flags the petition for escalation (提级督办).
 ESCALATE_AFTER_REHANDLES = 3
@@ -66,13 +61,12 @@ def petition_register(
 ) -> Petition:
     """Log a resident's request on a grid (网格吹哨). The grid must lie in the actor's scope.
 
-    Checks first (reads only), then the petition and its first event in one transaction. Inside a
-    caller's transaction (the API's idempotent create) the writes join it without a savepoint of
-    their own: nothing here recovers from a failed insert, and a savepoint costs two round trips.
+    Checks first (reads only), then ``workflow.start`` writes the petition and its first event.
+    Department staff may not (``PermissionDenied``): they receive petitions, they do not log them.
     """
     errors: dict[str, str] = {}
-    if actor.role == User.Role.DEPARTMENT and not actor.sees_everything:
-        raise ValidationError({"grid": _("Department staff cannot register petitions.")})
+    if not workflow.may_register(actor):
+        raise PermissionDenied(_("Department staff cannot register petitions."))
     if not restrict(actor, Grid.objects.filter(pk=grid.pk)).exists():
         errors["grid"] = _("This grid is not in your area.")
     if not category.is_active:
@@ -108,19 +102,7 @@ def petition_register(
     if errors:
         raise ValidationError(errors)
     petition.resolve_due = add_working_days(petition.registered_at, _resolve_days(petition))
-    petition.current_due = petition.resolve_due
-    with transaction.atomic(savepoint=False):
-        petition.save()
-        PetitionEvent.objects.create(
-            petition=petition,
-            action=workflow.REGISTER,
-            from_status="",
-            to_status=Status.REGISTERED,
-            actor=actor,
-            at=petition.registered_at,
-            note="",
-        )
-    return petition
+    return workflow.start(petition=petition, actor=actor)
 
 
 def petition_dispatch(*, actor: User, petition_id: int, department: Department, note: str = "") -> Petition:
@@ -132,7 +114,6 @@ def petition_dispatch(*, actor: User, petition_id: int, department: Department, 
         p.department = department
         p.dispatched_at = now
         p.accept_due = add_hours(now, _accept_hours(p))
-        p.current_due = p.accept_due
 
     return workflow.apply(petition_id=petition_id, action="dispatch", actor=actor, note=note, change=change)
 
@@ -142,7 +123,6 @@ def petition_accept(*, actor: User, petition_id: int, note: str = "") -> Petitio
 
     def change(p: Petition, now: dt.datetime) -> None:
         p.accepted_at = now
-        p.current_due = p.resolve_due
 
     return workflow.apply(petition_id=petition_id, action="accept", actor=actor, note=note, change=change)
 
@@ -155,7 +135,6 @@ def petition_return(*, actor: User, petition_id: int, reason: str) -> Petition:
         p.department = None
         p.dispatched_at = None
         p.accept_due = None
-        p.current_due = p.resolve_due
 
     return workflow.apply(petition_id=petition_id, action="return", actor=actor, note=reason, change=change)
 
@@ -174,7 +153,6 @@ def petition_resolve(*, actor: User, petition_id: int, result: str) -> Petition:
             p.result = result
             p.resolved_on_grid = action == "resolve_on_grid"
             p.follow_up_due = add_working_days(now, p.category.follow_up_working_days)
-            p.current_due = p.follow_up_due
 
         return workflow.apply(petition_id=petition_id, action=action, actor=actor, note=result, change=change)
 
@@ -188,8 +166,14 @@ def petition_follow_up(
     satisfaction: str = "",
     note: str = "",
 ) -> Petition:
-    """Record the call back (回访). Dissatisfied reopens the petition to the same department (重办)."""
-    if reached:
+    """Record the call back (回访). Dissatisfied reopens the petition to the same department (重办).
+
+    A call that did not reach the resident records neither ``solved`` nor ``satisfaction``: whatever
+    was sent with it is dropped here, the one place that rule lives.
+    """
+    if not reached:
+        solved, satisfaction = None, ""
+    else:
         errors = {}
         if solved is None:
             errors["solved"] = _("Say whether the problem was solved.")
@@ -197,8 +181,6 @@ def petition_follow_up(
             errors["satisfaction"] = _("Choose the resident's satisfaction.")
         if errors:
             raise ValidationError(errors)
-    elif satisfaction and satisfaction not in Satisfaction.values:
-        raise ValidationError({"satisfaction": _("Choose the resident's satisfaction.")})
 
     unhappy = reached and satisfaction not in SATISFIED_LEVELS
     with transaction.atomic():
@@ -237,15 +219,14 @@ def _follow_up(
         FollowUp.objects.create(
             petition=p,
             reached=reached,
-            solved=solved if reached else None,
-            satisfaction=satisfaction if reached else "",
+            solved=solved,
+            satisfaction=satisfaction,
             note=note,
             by=actor,
             at=now,
         )
         if action == "follow_up":
             p.closed_at = now
-            p.current_due = None
         elif action in ("reopen", "reopen_on_grid"):
             p.rehandle_count += 1
             p.escalated = p.escalated or p.rehandle_count >= ESCALATE_AFTER_REHANDLES
@@ -257,9 +238,6 @@ def _follow_up(
                 p.dispatched_at = now
                 p.accepted_at = None
                 p.accept_due = add_hours(now, _accept_hours(p))
-                p.current_due = p.accept_due
-            else:
-                p.current_due = p.resolve_due
 
     return workflow.apply(petition_id=petition_id, action=action, actor=actor, note=note, change=change)
 
@@ -267,8 +245,4 @@ def _follow_up(
 def petition_cancel(*, actor: User, petition_id: int, reason: str) -> Petition:
     """Cancel a duplicate or withdrawn petition, with the reason."""
     reason = _required(reason, "reason", _("the reason"))
-
-    def change(p: Petition, now: dt.datetime) -> None:
-        p.current_due = None
-
-    return workflow.apply(petition_id=petition_id, action="cancel", actor=actor, note=reason, change=change)
+    return workflow.apply(petition_id=petition_id, action="cancel", actor=actor, note=reason)

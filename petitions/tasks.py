@@ -1,14 +1,20 @@
 """Celery tasks: thin, ids in, services out."""
 
+from functools import partial
+
 from celery import shared_task
+from django.db import transaction
 
 from . import idempotency, reminders
 
 
 @shared_task(name="petitions.tasks.scan_overdue")
 def scan_overdue() -> int:
-    """Record (once) a reminder or escalation for every open petition past its stage deadline."""
-    return reminders.record_overdue_reminders()
+    """Record (once) a reminder or escalation for every open petition past its stage deadline, and queue it."""
+    created = reminders.record_overdue_reminders()
+    for reminder_id in created:
+        transaction.on_commit(partial(deliver_reminder.delay, reminder_id))
+    return len(created)
 
 
 @shared_task(name="petitions.tasks.deliver_reminder")

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .steps import STEPS
 
 app_name = "petitions"
 urlpatterns = [
@@ -9,10 +10,6 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("notifications/", views.notifications, name="notifications"),
     path("<int:pk>/", views.petition_detail, name="detail"),
-    path("<int:pk>/dispatch/", views.petition_act, {"action": "dispatch"}, name="dispatch"),
-    path("<int:pk>/accept/", views.petition_act, {"action": "accept"}, name="accept"),
-    path("<int:pk>/return/", views.petition_act, {"action": "return"}, name="return"),
-    path("<int:pk>/resolve/", views.petition_act, {"action": "resolve"}, name="resolve"),
-    path("<int:pk>/follow-up/", views.petition_act, {"action": "follow-up"}, name="follow-up"),
-    path("<int:pk>/cancel/", views.petition_act, {"action": "cancel"}, name="cancel"),
+    # One form per step of the loop, as declared in steps.STEPS (the API's per-step endpoints too).
+    *(path(f"<int:pk>/{name}/", views.petition_act, {"step": name}, name=name) for name in STEPS),
 ]

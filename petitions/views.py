@@ -16,8 +16,6 @@ How refusals from the services look in the browser:
 """
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -35,33 +33,20 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from governance.access import restrict
-from governance.models import Department, User
+from governance.models import Department
 from grids.models import Grid
 
 from . import metrics, services, workflow
-from .forms import (
-    DispatchForm,
-    FollowUpForm,
-    NoteForm,
-    PetitionRegisterForm,
-    ReasonForm,
-    ResolveForm,
-)
+from .forms import PetitionRegisterForm, step_form
 from .models import Category, Notification, Petition, PetitionEvent, Status
 from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
+from .steps import STEPS
 
 PAGE_SIZE = 20
 # Above this many grids in scope (district leadership: ~3,000) the grid filter is a text box for the
 # code instead of a select, so the list page stays light.
 GRID_SELECT_MAX = 500
-DASHBOARD_DAYS = 30
-
-
 NOTIFICATIONS_SHOWN = 100
-
-
-def _is_department_staff(user: Any) -> bool:
-    return bool(user.role == User.Role.DEPARTMENT and not user.sees_everything)
 
 
 def _refused(request: HttpRequest, message: str, petition: Petition | None = None) -> HttpResponse:
@@ -90,7 +75,9 @@ def petition_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
     grids = list(restrict(user, Grid.objects.order_by("code")).only("code", "name")[: GRID_SELECT_MAX + 1])
-    departments = [] if _is_department_staff(user) else list(restrict(user, Department.objects.order_by("code")))
+    can_register = workflow.may_register(user)  # type: ignore[arg-type]
+    # Department staff see their own department's petitions only: no department filter for them.
+    departments = list(restrict(user, Department.objects.order_by("code"))) if can_register else []
     context = {
         "page": page,
         "petitions": page.object_list,
@@ -102,8 +89,7 @@ def petition_list(request: HttpRequest) -> HttpResponse:
         "categories": list(restrict(user, Category.objects.order_by("service_area", "code"))),
         "departments": departments,
         "filtered": any(request.GET.get(k) for k in ("status", "grid", "category", "department", "overdue", "q")),
-        "can_register": not _is_department_staff(user),
-        "now": timezone.now(),
+        "can_register": can_register,
     }
     return render(request, "petitions/list.html", context)
 
@@ -115,7 +101,7 @@ def petition_list(request: HttpRequest) -> HttpResponse:
 def petition_register(request: HttpRequest) -> HttpResponse:
     """登记诉求: log a resident's request on a grid in the user's scope."""
     user = request.user
-    if _is_department_staff(user):
+    if not workflow.may_register(user):  # type: ignore[arg-type]
         return _refused(request, _("Department staff cannot register petitions."))
     form = PetitionRegisterForm(request.POST if request.method == "POST" else None, user=user)
     status = 200
@@ -123,6 +109,8 @@ def petition_register(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 petition = services.petition_register(actor=user, **form.cleaned_data)  # type: ignore[arg-type]
+            except PermissionDenied as exc:
+                return _refused(request, str(exc))
             except ValidationError as exc:
                 _attach_errors(form, exc)
             else:
@@ -136,68 +124,8 @@ def petition_register(request: HttpRequest) -> HttpResponse:
 # -------------------------------------------------------------------------------------------- detail
 
 
-@dataclass(frozen=True)
-class Action:
-    """One action form on the detail page: who may see it (workflow actions), how to build and run it."""
-
-    key: str
-    workflow_actions: tuple[str, ...]
-    label: Any
-    make: Callable[[Any, Petition, Any], forms.Form]
-    run: Callable[[Any, Petition, dict[str, Any]], Petition]
-    done: Any
-
-
-ACTIONS: dict[str, Action] = {
-    a.key: a
-    for a in (
-        Action(
-            "dispatch", ("dispatch",), gettext_lazy("Dispatch to a department"),
-            lambda user, p, data: DispatchForm(data, user=user, petition=p),
-            lambda user, p, d: services.petition_dispatch(
-                actor=user, petition_id=p.pk, department=d["department"], note=d["note"]
-            ),
-            gettext_lazy("Dispatched."),
-        ),
-        Action(
-            "accept", ("accept",), gettext_lazy("Accept (report in)"),
-            lambda user, p, data: NoteForm(data),
-            lambda user, p, d: services.petition_accept(actor=user, petition_id=p.pk, note=d["note"]),
-            gettext_lazy("Accepted."),
-        ),
-        Action(
-            "resolve", ("resolve", "resolve_on_grid"), gettext_lazy("Record the result"),
-            lambda user, p, data: ResolveForm(data),
-            lambda user, p, d: services.petition_resolve(actor=user, petition_id=p.pk, result=d["result"]),
-            gettext_lazy("Result recorded."),
-        ),
-        Action(
-            "follow-up", ("follow_up",), gettext_lazy("Follow up with the resident"),
-            lambda user, p, data: FollowUpForm(data),
-            lambda user, p, d: services.petition_follow_up(
-                actor=user, petition_id=p.pk, reached=d["reached"], solved=d["solved"] if d["reached"] else None,
-                satisfaction=d["satisfaction"] if d["reached"] else "", note=d["note"],
-            ),
-            gettext_lazy("Follow-up recorded."),
-        ),
-        Action(
-            "return", ("return",), gettext_lazy("Return (wrongly dispatched)"),
-            lambda user, p, data: ReasonForm(data),
-            lambda user, p, d: services.petition_return(actor=user, petition_id=p.pk, reason=d["reason"]),
-            gettext_lazy("Returned to the street."),
-        ),
-        Action(
-            "cancel", ("cancel",), gettext_lazy("Cancel (duplicate or withdrawn)"),
-            lambda user, p, data: ReasonForm(data),
-            lambda user, p, d: services.petition_cancel(actor=user, petition_id=p.pk, reason=d["reason"]),
-            gettext_lazy("Cancelled."),
-        ),
-    )
-}
-
-
-def _action_url(key: str, petition: Petition) -> str:
-    return reverse(f"petitions:{key}", args=[petition.pk])
+def _action_url(name: str, petition: Petition) -> str:
+    return reverse(f"petitions:{name}", args=[petition.pk])
 
 
 def _event_label(event: PetitionEvent) -> Any:
@@ -210,27 +138,21 @@ def _event_label(event: PetitionEvent) -> Any:
 def _detail_page(
     request: HttpRequest, petition: Petition, bound: tuple[str, forms.Form] | None = None, status: int = 200
 ) -> HttpResponse:
-    user = request.user
+    user: Any = request.user
     action_forms = []
-    for action in ACTIONS.values():
-        if not any(workflow.may(user, petition, a) for a in action.workflow_actions):  # type: ignore[arg-type]
+    for step in STEPS.values():
+        if bound and bound[0] == step.name:
+            form = bound[1]  # shown with its errors, even if the step is no longer open to the user
+        elif any(workflow.may(user, petition, action) for action in step.transitions):
+            form = step_form(step)(user=user, petition=petition)
+        else:
             continue
-        form = bound[1] if bound and bound[0] == action.key else action.make(user, petition, None)
-        label = action.label
-        if action.key == "resolve" and petition.status == Status.REGISTERED:
-            label = gettext_lazy("Resolve on the grid")
-        action_forms.append({"key": action.key, "label": label, "form": form, "url": _action_url(action.key, petition)})
-    if bound and not any(a["key"] == bound[0] for a in action_forms):
-        key = bound[0]
-        action_forms.insert(
-            0, {"key": key, "label": ACTIONS[key].label, "form": bound[1], "url": _action_url(key, petition)}
-        )
+        url = _action_url(step.name, petition)
+        action_forms.append({"key": step.name, "label": step.label_for(petition), "form": form, "url": url})
     open_key = bound[0] if bound else (action_forms[0]["key"] if action_forms else None)
-    now = timezone.now()
     context = {
         "petition": petition,
         "phone_whole": reporter_phone_visible(user, petition),
-        "overdue": petition.is_open and petition.current_due is not None and petition.current_due < now,
         "timeline": [{"event": e, "label": _event_label(e)} for e in petition.events.all()],
         "follow_ups": list(petition.follow_ups.all()),
         "action_forms": action_forms,
@@ -247,15 +169,15 @@ def petition_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def petition_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """Run one action form (dispatch, accept, return, resolve, follow-up, cancel) through its service."""
-    spec = ACTIONS[action]
-    user = request.user
+def petition_act(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    """Take one step of the loop (``steps.STEPS``) through its service."""
+    spec = STEPS[step]
+    user: Any = request.user
     petition = petition_detail_for(user, pk)
-    form = spec.make(user, petition, request.POST)
+    form = step_form(spec)(request.POST, user=user, petition=petition)
     if form.is_valid():
         try:
-            spec.run(user, petition, form.cleaned_data)
+            spec.run(actor=user, petition_id=petition.pk, data=form.cleaned_data)
         except PermissionDenied as exc:
             return _refused(request, str(exc) or _("You may not do this."), petition)
         except workflow.TransitionNotAllowed as exc:
@@ -266,18 +188,27 @@ def petition_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         else:
             messages.success(request, str(spec.done))
             return redirect(petition)
-    return _detail_page(request, petition, bound=(action, form), status=400)
+    return _detail_page(request, petition, bound=(step, form), status=400)
 
 
 # ----------------------------------------------------------------------------------------- dashboard
 
 
-def _date_param(request: HttpRequest, name: str, default: dt.date) -> dt.date:
-    try:
-        parsed = parse_date(request.GET.get(name) or "")
-    except ValueError:
-        parsed = None
-    return parsed or default
+def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
+    """``?since`` and ``?until`` checked by ``metrics.period``, as the API does; ValidationError naming them."""
+    errors: dict[str, str] = {}
+    days: dict[str, dt.date | None] = {}
+    for name in ("since", "until"):
+        text = request.GET.get(name, "")
+        try:
+            days[name] = parse_date(text) if text else None
+        except ValueError:
+            days[name] = None
+        if text and days[name] is None:
+            errors[name] = _("Enter a valid date, e.g. 2026-01-31.")
+    if errors:
+        raise ValidationError(errors)
+    return metrics.period(days["since"], days["until"])
 
 
 def _percent(value: float | None) -> str:
@@ -299,11 +230,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     The figures come from ``petitions.metrics.dashboard_for``, which checks the node against the
     scope (404 outside it, like a missing node) and runs a constant number of queries.
     """
-    user = request.user
-    until = _date_param(request, "until", timezone.localdate())
-    since = _date_param(request, "since", until - dt.timedelta(days=DASHBOARD_DAYS))
-    if since > until:
-        since, until = until, since
+    user: Any = request.user
+    try:
+        since, until = _period(request)
+    except ValidationError as exc:
+        return _dashboard_period_refused(request, exc)
     data = metrics.dashboard_for(user, node=request.GET.get("node") or None, since=since, until=until)
 
     departments = [_with_percents(d) for d in data["departments"]]
@@ -332,10 +263,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "until": until,
         "period": f"since={since.isoformat()}&until={until.isoformat()}",
         # Department staff see their department across the district, not a place: no drilling down.
-        "can_drill": not _is_department_staff(user),
+        "can_drill": not user.is_department_staff,
         "at_scope": not request.GET.get("node"),
     }
     return render(request, "petitions/dashboard.html", context)
+
+
+def _dashboard_period_refused(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """The period form again, with what is wrong next to the field (400); no figures are computed."""
+    context = {
+        "errors": {field: " ".join(messages_) for field, messages_ in exc.message_dict.items()},
+        "params": request.GET,
+    }
+    return render(request, "petitions/dashboard_period.html", context, status=400)
 
 
 @login_required

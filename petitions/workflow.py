@@ -1,6 +1,7 @@
 """The state machine of the closed loop 网格吹哨 → 部门报到 → 办结反馈 → 回访.
 
-One table of transitions, one function that applies them. Nothing else writes ``Petition.status``.
+One table of transitions, one function that applies them, one that starts a petition. Nothing
+else writes ``Petition.status`` (the field refuses it) or ``current_due`` (derived from the status).
 
     registered ──dispatch──▶ dispatched ──accept──▶ accepted ──resolve──▶ resolved ──follow_up──▶ closed
         │                       │                                            │
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from governance.access import get_visible_or_404
+from governance.exceptions import TransitionNotAllowed
 from governance.models import User
 
 from .models import Petition, PetitionEvent, Status
@@ -65,8 +67,9 @@ TRANSITIONS: dict[str, Transition] = {
 REGISTER = "register"
 
 
-class TransitionNotAllowed(Exception):
-    """The action is not possible from the petition's current status (HTTP 409)."""
+def may_register(user: User) -> bool:
+    """Whether ``user`` may log petitions: everyone but department staff (they receive them)."""
+    return not user.is_department_staff
 
 
 def may(user: User, petition: Petition, action: str) -> bool:
@@ -95,7 +98,6 @@ def apply(
     actor: User,
     note: str = "",
     change: Change | None = None,
-    on_commit: Callable[[Petition], None] | None = None,
 ) -> Petition:
     """Apply ``action`` in one transaction: lock the row, re-check state and permission, write, log.
 
@@ -116,9 +118,9 @@ def apply(
         now = timezone.now()
         from_status = petition.status
         department_before = petition.department_id
-        petition.status = transition.target
         if change is not None:
             change(petition, now)
+        petition._move_to(transition.target)
         petition.save()
         PetitionEvent.objects.create(
             petition=petition,
@@ -131,9 +133,29 @@ def apply(
             # The department concerned: the one it is with now, or the one that just sent it back.
             department_id=petition.department_id or department_before,
         )
-        if on_commit is not None:
-            transaction.on_commit(lambda: on_commit(petition))
     return petition
 
 
-__all__ = ["REGISTER", "TRANSITIONS", "Transition", "TransitionNotAllowed", "apply", "may"]
+def start(*, petition: Petition, actor: User) -> Petition:
+    """Save a new, checked petition as registered, with the first event of its timeline.
+
+    Inside a caller's transaction (the API's idempotent create) the writes join it without a
+    savepoint of their own: nothing here recovers from a failed insert, and a savepoint costs two
+    round trips.
+    """
+    petition._move_to(Status.REGISTERED)
+    with transaction.atomic(savepoint=False):
+        petition.save()
+        PetitionEvent.objects.create(
+            petition=petition,
+            action=REGISTER,
+            from_status="",
+            to_status=Status.REGISTERED,
+            actor=actor,
+            at=petition.registered_at,
+            note="",
+        )
+    return petition
+
+
+__all__ = ["REGISTER", "TRANSITIONS", "Transition", "TransitionNotAllowed", "apply", "may", "may_register", "start"]

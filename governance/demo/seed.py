@@ -14,7 +14,7 @@ from django.db import transaction
 
 from governance.models import Department, User
 from grids.identity import id_card_check_digit, id_card_hash
-from grids.models import Building, Grid, GridAssignment, Household, Resident
+from grids.models import Building, Grid, GridAssignment, Household, MemberResidence, Resident
 from parties.models import Kind, Member, Organization
 from parties.services import nested_set_numbers, reserve_tree_id
 from petitions.models import Category, Petition, ServiceArea
@@ -184,7 +184,6 @@ PETITION_STORIES = [
     ("代办高龄津贴", "80岁以上老人申请高龄津贴，行动不便。", "errand"),
     ("小餐馆卫生问题", "巷口小餐馆后厨卫生差，居民投诉。", "food-safety"),
 ]
-SATISFIED_CHOICES = ["very_satisfied", "satisfied", "basically_satisfied"]
 # How far along the loop each demo petition gets: registered … closed, and the side paths.
 PETITION_PATHS = [
     "registered",
@@ -405,7 +404,7 @@ def _seed_tree(spec: Size, code: str, name: str, *, urban: bool, log: Callable[[
     region = _region(code)
     seen: set[str] = set()
     residents: list[Resident] = []
-    members: list[Member] = []
+    members: list[tuple[Member, Household]] = []
     for household in households:
         for _r in range(rng.choice(spec.residents_per_household)):
             id_card = _id_card(rng, region)
@@ -423,20 +422,21 @@ def _seed_tree(spec: Size, code: str, name: str, *, urban: bool, log: Callable[[
             )
         if rng.random() < 0.08:
             in_service = rng.random() < 0.4
-            members.append(
-                Member(
-                    name=_name(rng),
-                    organization=household.building.grid.branch,
-                    household=household,
-                    in_service=in_service,
-                    workplace=rng.choice(["区教育局", "市第一医院", "区税务局", "鹰潭供电公司"]) if in_service else "",
-                )
+            member = Member(
+                name=_name(rng),
+                organization=household.building.grid.branch,
+                in_service=in_service,
+                workplace=rng.choice(["区教育局", "市第一医院", "区税务局", "鹰潭供电公司"]) if in_service else "",
             )
+            members.append((member, household))
         if len(residents) >= 20_000:  # keep memory flat whatever the size
             Resident.objects.bulk_create(residents, batch_size=5000)
             residents.clear()
     Resident.objects.bulk_create(residents, batch_size=5000)
-    Member.objects.bulk_create(members, batch_size=5000)
+    Member.objects.bulk_create([member for member, _home in members], batch_size=5000)
+    MemberResidence.objects.bulk_create(
+        [MemberResidence(member=member, household=home) for member, home in members], batch_size=5000
+    )
 
     staff: list[User] = []
     assignments: list[GridAssignment] = []

@@ -119,7 +119,9 @@ class TestRegister:
         assert "category" in assert_refused(world.worker, LIST, petition_body(world), 400)
 
     def test_department_staff_may_not_register(self, world: World) -> None:
-        assert "grid" in assert_refused(world.dept, LIST, petition_body(world), 400)
+        # The role may not (403, as on the page), whatever the body says.
+        body = assert_refused(world.dept, LIST, petition_body(world), 403)
+        assert body["detail"] == "部门工作人员不能登记诉求。"
 
     def test_a_body_that_is_not_json_or_not_an_object_is_400(self, world: World) -> None:
         before = row_counts()

@@ -4,11 +4,20 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
-from governance.access import covers, get_visible_or_404, restrict
+from governance.access import (
+    SCOPED_APPS,
+    Scope,
+    check_every_model_declares_its_scope,
+    covers,
+    get_visible_or_404,
+    restrict,
+    scope_of,
+)
 from governance.models import Department, User
 from grids.models import Building, Grid, GridAssignment, Household, Resident
 from parties import services as party_services
@@ -166,9 +175,24 @@ def test_reference_data_is_readable_by_everyone_signed_in(town: Town) -> None:
 
 
 @pytest.mark.django_db
-def test_a_model_without_a_rule_is_an_error_not_an_open_door(world: World) -> None:
-    with pytest.raises(LookupError):
-        restrict(world.worker, Reminder.objects.all())
+def test_a_model_without_a_rule_shows_nothing_and_the_system_check_names_it(
+    town: Town, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = town.world
+    Reminder.objects.create(petition=town.here, stage="dispatched", level="remind", created_at=town.here.registered_at)
+    assert seen(w.worker, Reminder) == set(Reminder.objects.values_list("pk", flat=True))  # declared: via petition
+    monkeypatch.setattr(Reminder, "scope", None)
+    assert seen(w.worker, Reminder) == set()  # fails closed
+    assert seen(w.admin, Reminder) != set()  # the district still sees it
+    errors = check_every_model_declares_its_scope()
+    assert [(e.id, e.obj) for e in errors] == [("governance.E001", Reminder)]
+
+
+def test_every_model_of_ours_declares_its_scope() -> None:
+    assert check_every_model_declares_its_scope() == []
+    for model in apps.get_models():
+        if model._meta.app_label in SCOPED_APPS and not model._meta.auto_created:
+            assert isinstance(scope_of(model), Scope), model
 
 
 @pytest.mark.django_db

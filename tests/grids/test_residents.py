@@ -80,6 +80,11 @@ def household_form(household: Household, residents: list[dict[str, str]], initia
         "residents-INITIAL_FORMS": str(initial),
         "residents-MIN_NUM_FORMS": "0",
         "residents-MAX_NUM_FORMS": "1000",
+        # The Party members living there (another inline), none here.
+        "member_residences-TOTAL_FORMS": "0",
+        "member_residences-INITIAL_FORMS": "0",
+        "member_residences-MIN_NUM_FORMS": "0",
+        "member_residences-MAX_NUM_FORMS": "1000",
     }
     for i, resident in enumerate(residents):
         for key, value in resident.items():

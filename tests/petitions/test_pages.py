@@ -434,9 +434,28 @@ def test_dashboard_drills_down_inside_the_scope_only(world: World, client: Clien
     assert f'data-node="{world.community.pk}"' in html and f'<tr data-node="{world.branch.pk}"' in html
     assert client.get(reverse("petitions:dashboard"), {"node": world.other_street.pk}).status_code == 404
     assert client.get(reverse("petitions:dashboard"), {"node": "abc"}).status_code == 404
-    # A period typed back to front is read the right way round; nonsense dates fall back to the default.
-    assert client.get(reverse("petitions:dashboard"), {"since": "2030-01-01", "until": "2029-01-01"}).status_code == 200
-    assert client.get(reverse("petitions:dashboard"), {"since": "yesterday"}).status_code == 200
+
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ({"since": "2030-01-01", "until": "2029-01-01"}, "until", "结束日期早于开始日期"),
+        ({"since": "yesterday"}, "since", "2026-01-31"),
+        ({"since": "0001-01-01", "until": "9999-12-30"}, "since", "1900-01-01"),
+        ({"since": "2000-01-01", "until": "2026-01-01"}, "since", "1830"),
+    ],
+)
+def test_dashboard_refuses_a_bad_period_naming_the_field(
+    world: World, client: Client, query: dict[str, str], field: str, message: str
+) -> None:
+    # The page checks the period as the API does (metrics.period): a message next to the field, no figures.
+    login(client, world.official)
+    response = client.get(reverse("petitions:dashboard"), query)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert f'data-field="{field}"' in html and message in html
+    assert 'id="kpis"' not in html
 
 
 def test_department_dashboard_has_no_drill_down(world: World, client: Client) -> None:

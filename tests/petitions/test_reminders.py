@@ -13,7 +13,7 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from petitions import reminders, services
+from petitions import reminders, services, tasks
 from petitions.models import Notification, Petition, Reminder
 
 from ..conftest import World
@@ -38,15 +38,15 @@ def _overdue_dispatched(world: World, *, days_late: float) -> Petition:
 def test_each_level_is_recorded_once_however_often_beat_scans(world: World, django_capture_on_commit_callbacks) -> None:
     petition = _overdue_dispatched(world, days_late=0.5)
     with django_capture_on_commit_callbacks() as queued:
-        assert reminders.record_overdue_reminders() == 1
-        assert reminders.record_overdue_reminders() == 0
+        assert tasks.scan_overdue() == 1
+        assert tasks.scan_overdue() == 0
     assert len(queued) == 1  # one delivery queued
     assert list(Reminder.objects.values_list("level", flat=True)) == [Reminder.Level.REMIND]
 
     Petition.objects.filter(pk=petition.pk).update(current_due=timezone.now() - dt.timedelta(days=4))
     with django_capture_on_commit_callbacks():
-        assert reminders.record_overdue_reminders() == 2  # street, then district
-        assert reminders.record_overdue_reminders() == 0
+        assert tasks.scan_overdue() == 2  # street, then district
+        assert tasks.scan_overdue() == 0
     assert sorted(Reminder.objects.values_list("level", flat=True)) == ["district", "remind", "street"]
 
 
@@ -92,7 +92,7 @@ def test_closed_and_on_time_petitions_get_no_reminder(world: World) -> None:
     services.petition_register(
         actor=world.worker, grid=world.grid, category=world.category, title="按时", description="未超期"
     )
-    assert reminders.record_overdue_reminders() == 0
+    assert reminders.record_overdue_reminders() == []
     assert not Reminder.objects.exists()
 
 
