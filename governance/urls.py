@@ -15,6 +15,9 @@ from . import views
 from .api.auth import ObtainTokenView
 from .api.views import DepartmentListView
 
+# A path under /api/ that names no endpoint (``/api/v1/petitions/0.5/``) answers like the API: JSON.
+handler404 = "governance.api.errors.not_found"
+
 admin.site.site_header = _("Wangge grid governance administration")
 admin.site.site_title = _("Wangge administration")
 admin.site.index_title = _("District administration")

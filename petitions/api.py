@@ -34,7 +34,6 @@ from governance.api.fields import (
     StrictCharField,
     StrictPrimaryKeyRelatedField,
     StrictSlugRelatedField,
-    is_count,
 )
 from governance.api.pagination import Pagination
 from governance.api.throttling import WriteRateThrottle
@@ -400,7 +399,7 @@ def _check_query_types(params: Any) -> None:
     if overdue is not None and overdue not in _BOOLEANS:
         errors["overdue"] = [_("Enter true or false.")]
     node = params.get("node")
-    if node is not None and not is_count(node):
+    if node is not None and not re.fullmatch(r"[+-]?[0-9]+", node):
         errors["node"] = [_("Enter the id of a chain node.")]
     if params.get("status") == "":
         errors["status"] = [_("Give a value or leave the parameter out.")]

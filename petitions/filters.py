@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from governance.access import subtree_q
+from governance.api.fields import MAX_ID
 from grids.models import Grid
 
 from .models import Petition, PetitionQuerySet, Status
@@ -26,6 +27,8 @@ class PetitionFilterSet(django_filters.FilterSet):
         fields = ["status", "node", "grid", "department", "category", "overdue", "q"]
 
     def filter_node(self, queryset: QuerySet[Petition], name: str, value: Any) -> QuerySet[Petition]:
+        if not 0 < value <= MAX_ID:  # an id no node can have: nothing is under it
+            return queryset.none()
         return queryset.filter(grid_id__in=Grid.objects.filter(subtree_q(int(value), "branch")).values("id"))
 
     def filter_overdue(self, queryset: PetitionQuerySet, name: str, value: bool | None) -> QuerySet[Petition]:

@@ -32,7 +32,10 @@ class Pagination(PageNumberPagination):
     def get_page_number(self, request: Request, paginator: Any) -> Any:
         # DRF reads ``?page=`` as page 1 and ``?page=x`` as a page that does not exist (404).
         value = request.query_params.get(self.page_query_param)
-        if value is not None and value not in self.last_page_strings and not is_count(value):
+        # Any whole number from 1 is a page; past the last one it is a page that does not exist (404).
+        if value is not None and value not in self.last_page_strings and not (
+            value.isascii() and value.isdigit() and int(value) > 0
+        ):
             raise exceptions.ValidationError({self.page_query_param: [_("Enter a page number from 1.")]})
         return super().get_page_number(request, paginator)
 
