@@ -1,17 +1,19 @@
 """A small world shared by the tests: two streets, grids, and one account of each role."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 from governance.models import Department, User
 from grids.models import Grid
 from parties.models import Kind, Organization
-from petitions.models import Category
+from petitions.models import Category, Petition
 
-from .factories import CategoryFactory, DepartmentFactory, GridFactory, UserFactory, node
+from .factories import CategoryFactory, DepartmentFactory, GridFactory, PetitionFactory, UserFactory, node
 
 
 @dataclass
@@ -33,11 +35,34 @@ class World:
     admin: User
     foreign_worker: User
 
+    def petition(self, stage: str = "registered", **fields: Any) -> Petition:
+        """A petition from ``PetitionFactory``, walked to ``stage`` by the world's people.
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(settings: Any) -> None:
-    """Accounts in tests use a fast hasher: real PBKDF2 costs about a second per account made or signed in."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        The worker logs it on their grid, the official dispatches it to housing (or ``department``),
+        and that department's staff (``dept``) take it on. Any of them, and any field, may be given.
+        """
+        department = fields.get("department", self.housing)
+        staff = self.police_staff if department == self.police else self.dept
+        defaults: dict[str, Any] = {
+            "actor": self.worker,
+            "grid": self.grid,
+            "category": self.category,
+            "official": self.official,
+            "department": department,
+            "dept": staff,
+        }
+        return PetitionFactory.create(stage=stage, **{**defaults, **fields})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Accounts in tests use a fast hasher: real PBKDF2 costs about a second per account made or signed in.
+
+    For the whole session, so module-scoped fixtures (the seeded demo district) hash cheaply too;
+    the sign-in path is the same.
+    """
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture
@@ -78,3 +103,12 @@ def world(db: None) -> World:
 def needs_postgres() -> None:
     if connection.vendor != "postgresql":
         pytest.fail("this test needs PostgreSQL: set DATABASE_URL (make test does)")
+
+
+@pytest.fixture
+def needs_redis(settings: Any) -> str:
+    """The Redis URL the project is configured with; without one the test fails, saying so (it never skips)."""
+    if not settings.REDIS_URL:
+        pytest.fail("this test needs Redis: set REDIS_URL (make test does)")
+    url: str = settings.REDIS_URL
+    return url

@@ -1,6 +1,7 @@
-"""Factories for a small world: a street tree with a community, grid branches, grids and people."""
+"""Factories for a small world: a street tree with a community, grid branches, grids, people and petitions."""
 
 import itertools
+from typing import Any
 
 import factory
 from django.contrib.auth.hashers import make_password
@@ -10,7 +11,8 @@ from grids.identity import id_card_check_digit, id_card_hash
 from grids.models import Building, Grid, Household, Resident
 from parties import services as party_services
 from parties.models import Kind, Organization
-from petitions.models import Category, ServiceArea
+from petitions import services as petition_services
+from petitions.models import Category, Petition, Priority, ServiceArea
 
 _codes = itertools.count(1)
 
@@ -101,3 +103,104 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
 
 
 PASSWORD = "pw-for-tests-1"
+
+
+# The steps from registration to each stage a test may ask for, in order.
+STAGE_STEPS: dict[str, tuple[str, ...]] = {
+    "registered": (),
+    "dispatched": ("dispatch",),
+    "accepted": ("dispatch", "accept"),
+    "resolved": ("dispatch", "accept", "resolve"),
+    "resolved_on_grid": ("resolve_on_grid",),
+    "closed": ("dispatch", "accept", "resolve", "follow_up"),
+    "cancelled": ("cancel",),
+}
+
+
+def _takes(*steps: str) -> factory.LazyAttribute:
+    """Whether the way to the petition's stage takes any of ``steps``."""
+    return factory.LazyAttribute(lambda o: not set(steps).isdisjoint(STAGE_STEPS.get(o.stage, ())))
+
+
+class PetitionFactory(factory.Factory[Petition]):
+    """A petition registered through ``petitions.services``, then walked to ``stage`` through the real steps.
+
+    ``actor`` registers it, resolves it on the grid and calls back; ``official`` dispatches it to
+    ``department`` and cancels it; ``dept`` (staff of that department) accepts and resolves it. An
+    actor left out is made for the grid or the department when the stage needs one. Returns the
+    petition as stored. ``World.petition`` (tests/conftest.py) fills all of them in from the world.
+    """
+
+    class Meta:
+        model = Petition
+
+    class Params:
+        official_steps = _takes("dispatch", "cancel")
+        department_steps = _takes("accept", "resolve")
+
+    grid = factory.SubFactory(GridFactory)
+    category = factory.SubFactory(CategoryFactory)
+    actor = factory.LazyAttribute(lambda o: UserFactory.create(role=User.Role.WORKER, scope_node=o.grid.branch))
+    title = "楼顶漏水"
+    description = "三楼卫生间漏水"
+    priority = Priority.NORMAL
+    reporter_name = "李秀英"
+    reporter_phone = "13812345678"
+    household = None
+    # Not fields of the petition: how far it goes, who takes the steps, and what they write.
+    stage = "registered"
+    department = factory.LazyAttribute(lambda o: o.category.default_department)
+    official = factory.Maybe(
+        "official_steps",
+        factory.LazyAttribute(
+            lambda o: UserFactory.create(role=User.Role.OFFICIAL, scope_node=o.grid.branch.get_root())
+        ),
+        None,
+    )
+    dept = factory.Maybe(
+        "department_steps",
+        factory.LazyAttribute(lambda o: UserFactory.create(role=User.Role.DEPARTMENT, department=o.department)),
+        None,
+    )
+    dispatch_note = "请及时处理"
+    accept_note = "已签收"
+    result = factory.LazyAttribute(lambda o: "网格员当场协调解决" if o.stage == "resolved_on_grid" else "已更换防水层")
+    cancel_reason = "重复登记"
+
+    @classmethod
+    def _build(cls, model_class: type[Petition], *args: Any, **kwargs: Any) -> Petition:
+        raise NotImplementedError("a petition exists only once registered: use PetitionFactory.create()")
+
+    @classmethod
+    def _create(cls, model_class: type[Petition], *args: Any, **kwargs: Any) -> Petition:
+        stage: str = kwargs.pop("stage")
+        if stage not in STAGE_STEPS:
+            raise ValueError(f"unknown stage {stage!r}: one of {', '.join(STAGE_STEPS)}")
+        # Each is set whenever the stage's steps need it (the Params above).
+        official: User = kwargs.pop("official")
+        dept: User = kwargs.pop("dept")
+        department: Department = kwargs.pop("department")
+        dispatch_note: str = kwargs.pop("dispatch_note")
+        accept_note: str = kwargs.pop("accept_note")
+        result: str = kwargs.pop("result")
+        cancel_reason: str = kwargs.pop("cancel_reason")
+        worker: User = kwargs["actor"]
+        pk = petition_services.petition_register(**kwargs).pk
+        for step in STAGE_STEPS[stage]:
+            if step == "dispatch":
+                petition_services.petition_dispatch(
+                    actor=official, petition_id=pk, department=department, note=dispatch_note
+                )
+            elif step == "accept":
+                petition_services.petition_accept(actor=dept, petition_id=pk, note=accept_note)
+            elif step == "resolve":
+                petition_services.petition_resolve(actor=dept, petition_id=pk, result=result)
+            elif step == "resolve_on_grid":
+                petition_services.petition_resolve(actor=worker, petition_id=pk, result=result)
+            elif step == "follow_up":
+                petition_services.petition_follow_up(
+                    actor=worker, petition_id=pk, reached=True, solved=True, satisfaction="satisfied"
+                )
+            elif step == "cancel":
+                petition_services.petition_cancel(actor=official, petition_id=pk, reason=cancel_reason)
+        return Petition.objects.get(pk=pk)

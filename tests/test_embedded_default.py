@@ -6,6 +6,7 @@ beside it); a worker signs in through the login form and sees the home page, and
 scan runs on the worker. Everything started here is stopped here.
 """
 
+import http.client
 import http.cookiejar
 import os
 import re
@@ -14,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -63,6 +63,28 @@ def manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def wait_until_answering(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    """Poll ``url`` until it answers 200, for at most BOOT_TIMEOUT seconds; fail with the server's output.
+
+    While gunicorn boots, a request may be refused, reset, cut short or time out, or meet an error
+    page: each is retried (every OSError, which urllib's errors are, and a malformed answer).
+    """
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    last = "no attempt yet"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"scripts/serve.sh exited with {proc.returncode} before {url} answered:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    return
+                last = f"HTTP {answer.status}"
+        except (OSError, http.client.HTTPException) as exc:
+            last = repr(exc)
+        time.sleep(0.5)
+    pytest.fail(f"{url} did not answer within {BOOT_TIMEOUT} s (last: {last}); the server's output:\n{log.read_text()}")
+
+
 @pytest.fixture(scope="module")
 def served(embedded_env: dict[str, str]) -> Iterator[tuple[str, Path]]:
     """migrate + seed_demo + scripts/serve.sh, as `make run` does; yields the base URL and var dir."""
@@ -83,15 +105,7 @@ def served(embedded_env: dict[str, str]) -> Iterator[tuple[str, Path]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + BOOT_TIMEOUT
-        while True:
-            assert proc.poll() is None, (var / "serve.log").read_text()
-            try:
-                with urllib.request.urlopen(f"{base}/accounts/login/", timeout=5):
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline, "gunicorn did not answer:\n" + (var / "serve.log").read_text()
-                time.sleep(0.5)
+        wait_until_answering(proc, f"{base}/accounts/login/", var / "serve.log")
         yield base, var
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -7,16 +7,9 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from petitions import services
 from petitions.models import FollowUp, Petition, PetitionEvent
 
 from ..conftest import World
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    # The world's accounts get their passwords hashed; PBKDF2's cost is for attackers, not for tests.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def token_client(user: Any) -> APIClient:
@@ -33,19 +26,6 @@ def as_user() -> Callable[[Any], APIClient]:
 
 def row_counts() -> tuple[int, int, int]:
     return Petition.objects.count(), PetitionEvent.objects.count(), FollowUp.objects.count()
-
-
-def register(world: World, **fields: Any) -> Petition:
-    data: dict[str, Any] = {
-        "actor": world.worker,
-        "grid": world.grid,
-        "category": world.category,
-        "title": "楼顶漏水",
-        "description": "三楼卫生间漏水",
-        "reporter_phone": "13812345678",
-    }
-    data.update(fields)
-    return services.petition_register(**data)
 
 
 def petition_body(world: World, **fields: Any) -> dict[str, Any]:

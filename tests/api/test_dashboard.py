@@ -3,13 +3,13 @@
 import pytest
 
 from ..conftest import World
-from .conftest import register, token_client
+from .conftest import token_client
 
 
 @pytest.mark.django_db
 class TestDashboard:
     def test_defaults_to_the_users_scope_and_the_last_30_days(self, world: World) -> None:
-        register(world)
+        world.petition()
         body = token_client(world.official).get("/api/v1/dashboard/").json()
         assert set(body) == {
             "node", "since", "until", "totals", "rates", "children", "departments", "categories", "weekly",
@@ -50,4 +50,26 @@ class TestDashboard:
         assert field in response.json()
 
     def test_department_staff_see_their_department(self, world: World) -> None:
-        assert token_client(world.dept).get("/api/v1/dashboard/").status_code == 200
+        """Their department's petitions across the whole district, street by street, and nothing else."""
+        world.petition(stage="dispatched")  # housing, on the worker's street
+        world.petition(
+            stage="dispatched", grid=world.foreign_grid, actor=world.foreign_worker, official=world.admin
+        )  # housing, on the other street
+        world.petition(stage="dispatched", department=world.police)  # police, on the worker's street
+        world.petition()  # with no department yet
+        cases = (
+            (world.dept, world.housing, {world.street.code: 1, world.other_street.code: 1}),
+            (world.police_staff, world.police, {world.street.code: 1, world.other_street.code: 0}),
+        )
+        for user, department, by_street in cases:
+            client = token_client(user)
+            response = client.get("/api/v1/dashboard/")
+            assert response.status_code == 200
+            body = response.json()
+            mine = sum(by_street.values())
+            assert body["node"] == {"id": None, "code": None, "name": department.name, "kind": None}
+            assert (body["totals"]["registered"], body["totals"]["dispatched"]) == (mine, mine)
+            assert [(d["code"], d["totals"]["dispatched"]) for d in body["departments"]] == [(department.code, mine)]
+            assert {c["code"]: c["totals"]["registered"] for c in body["children"]} == by_street
+            # No drilling into the chain: a street answers like a missing node.
+            assert client.get(f"/api/v1/dashboard/?node={world.street.pk}").status_code == 404

@@ -11,12 +11,11 @@ import pytest
 from django.utils import timezone
 
 from governance.models import PersonalDataAccess
-from petitions import services
 from petitions.models import Petition
 
 from ..conftest import World
 from ..factories import BuildingFactory, HouseholdFactory
-from .conftest import petition_body, register, row_counts, token_client
+from .conftest import petition_body, row_counts, token_client
 
 LIST = "/api/v1/petitions/"
 
@@ -39,21 +38,6 @@ def assert_refused(user: Any, path: str, body: Any, status: int, petition: Petit
     if petition is not None:
         assert Petition.objects.get(pk=petition.pk).status == before_status
     return response.json()
-
-
-def dispatched(world: World) -> Petition:
-    petition = register(world)
-    return services.petition_dispatch(actor=world.official, petition_id=petition.pk, department=world.housing)
-
-
-def accepted(world: World) -> Petition:
-    petition = dispatched(world)
-    return services.petition_accept(actor=world.dept, petition_id=petition.pk)
-
-
-def resolved(world: World) -> Petition:
-    petition = accepted(world)
-    return services.petition_resolve(actor=world.dept, petition_id=petition.pk, result="已修复")
 
 
 @pytest.mark.django_db
@@ -136,10 +120,9 @@ class TestRegister:
 @pytest.mark.django_db
 class TestList:
     def test_each_role_lists_its_scope(self, world: World) -> None:
-        mine = register(world)
-        next_door = register(world, actor=world.official, grid=world.other_grid_same_street)
-        foreign = register(world, actor=world.foreign_worker, grid=world.foreign_grid)
-        services.petition_dispatch(actor=world.official, petition_id=next_door.pk, department=world.housing)
+        mine = world.petition()
+        next_door = world.petition(stage="dispatched", actor=world.official, grid=world.other_grid_same_street)
+        foreign = world.petition(actor=world.foreign_worker, grid=world.foreign_grid)
 
         def ids(user: Any) -> set[int]:
             body = token_client(user).get(LIST).json()
@@ -155,8 +138,8 @@ class TestList:
         assert ids(world.admin) >= {mine.pk, next_door.pk, foreign.pk}
 
     def test_filters(self, world: World) -> None:
-        mine = register(world)
-        next_door = dispatched(world)
+        mine = world.petition()
+        next_door = world.petition(stage="dispatched")
         Petition.objects.filter(pk=next_door.pk).update(current_due=timezone.now() - dt.timedelta(hours=1))
         client = token_client(world.official)
 
@@ -188,7 +171,7 @@ class TestList:
 
     def test_pages_and_a_page_too_far_is_404(self, world: World) -> None:
         for _ in range(3):
-            register(world)
+            world.petition()
         client = token_client(world.worker)
         body = client.get(f"{LIST}?page_size=2").json()
         assert body["count"] == 3 and len(body["results"]) == 2 and body["next"] and body["previous"] is None
@@ -199,13 +182,13 @@ class TestList:
             assert response.status_code == 400 and set(response.json()) == {"page"}, bad
 
     def test_the_phone_is_masked_in_lists(self, world: World) -> None:
-        register(world, reporter_phone="13812345678")
+        world.petition(reporter_phone="13812345678")
         result = token_client(world.worker).get(LIST).json()["results"][0]
         assert result["reporter_phone"] == "138****5678"
 
     def test_queries_do_not_grow_with_the_page(self, world: World, django_assert_max_num_queries: Any) -> None:
         for _ in range(25):
-            register(world)
+            world.petition()
         client = token_client(world.official)
         client.get(LIST)  # warm up
         with django_assert_max_num_queries(4):
@@ -215,7 +198,7 @@ class TestList:
 @pytest.mark.django_db
 class TestDetail:
     def test_the_petition_with_its_events(self, world: World) -> None:
-        petition = dispatched(world)
+        petition = world.petition(stage="dispatched")
         body = token_client(world.official).get(url(petition)).json()
         assert body["id"] == petition.pk and body["status"] == "dispatched" and body["department"] == "housing"
         assert [e["action"] for e in body["events"]] == ["register", "dispatch"]
@@ -225,7 +208,7 @@ class TestDetail:
         assert (event["from_status"], event["to_status"], event["actor"]) == ("registered", "dispatched", "official")
 
     def test_phone_whole_for_the_chain_scope_masked_for_the_department(self, world: World) -> None:
-        petition = dispatched(world)
+        petition = world.petition(stage="dispatched", reporter_phone="13812345678")
         assert token_client(world.worker).get(url(petition)).json()["reporter_phone"] == "13812345678"
         assert token_client(world.dept).get(url(petition)).json()["reporter_phone"] == "138****5678"
         # Each whole viewing is recorded (PIPL), as on the page.
@@ -233,12 +216,12 @@ class TestDetail:
         assert list(viewings.values_list("user__username", flat=True)) == ["worker"]
 
     def test_the_answer_to_a_step_masks_the_phone(self, world: World) -> None:
-        petition = register(world)
+        petition = world.petition(reporter_phone="13812345678")
         body = post(world.official, url(petition, "dispatch"), {"department": "housing"}).json()
         assert body["reporter_phone"] == "138****5678"
 
     def test_outside_the_scope_is_the_same_404_as_missing(self, world: World) -> None:
-        petition = register(world)
+        petition = world.petition()
         outside = token_client(world.foreign_worker).get(url(petition))
         missing = token_client(world.foreign_worker).get("/api/v1/petitions/999999999/")
         not_an_id = token_client(world.foreign_worker).get("/api/v1/petitions/abc/")
@@ -268,56 +251,56 @@ class TestSteps:
         assert events[1]["note"] == "请尽快"
 
     def test_accept_needs_no_body(self, world: World) -> None:
-        petition = dispatched(world)
+        petition = world.petition(stage="dispatched")
         response = token_client(world.dept).post(url(petition, "accept"))
         assert response.status_code == 200 and response.json()["status"] == "accepted"
 
     def test_return_with_a_reason(self, world: World) -> None:
-        petition = dispatched(world)
+        petition = world.petition(stage="dispatched")
         body = post(world.dept, url(petition, "return"), {"reason": "不属于本部门"}).json()
         assert (body["status"], body["department"]) == ("registered", None)
 
     def test_resolve_on_the_grid_and_cancel(self, world: World) -> None:
-        petition = register(world)
+        petition = world.petition()
         body = post(world.worker, url(petition, "resolve"), {"result": "网格员当场处理"}).json()
         assert body["status"] == "resolved" and body["resolved_on_grid"] is True
-        other = register(world)
+        other = world.petition()
         assert post(world.official, url(other, "cancel"), {"reason": "重复"}).json()["status"] == "cancelled"
 
     def test_dissatisfied_reopens_to_the_department(self, world: World) -> None:
-        petition = resolved(world)
+        petition = world.petition(stage="resolved")
         body = post(
             world.worker, url(petition, "follow-up"), {"reached": True, "solved": False, "satisfaction": "dissatisfied"}
         ).json()
         assert (body["status"], body["department"], body["rehandle_count"]) == ("dispatched", "housing", 1)
 
     def test_not_reached_stays_resolved(self, world: World) -> None:
-        petition = resolved(world)
+        petition = world.petition(stage="resolved")
         body = post(world.worker, url(petition, "follow-up"), {"reached": False, "note": "电话无人接听"}).json()
         assert body["status"] == "resolved"
         events = token_client(world.worker).get(url(petition)).json()["events"]
         assert events[-1]["action"] == "follow_up_unreached"
 
     def test_403_when_the_role_may_not(self, world: World) -> None:
-        petition = register(world)
+        petition = world.petition()
         body = assert_refused(world.worker, url(petition, "dispatch"), {"department": "housing"}, 403, petition)
         assert body["detail"]
         assert_refused(world.worker, url(petition, "cancel"), {"reason": "x"}, 403, petition)
-        accepted_one = accepted(world)
+        accepted_one = world.petition(stage="accepted")
         assert_refused(world.official, url(accepted_one, "resolve"), {"result": "x"}, 403, accepted_one)
 
     def test_409_when_the_status_does_not_allow_it(self, world: World) -> None:
-        petition = dispatched(world)
+        petition = world.petition(stage="dispatched")
         body = assert_refused(world.official, url(petition, "dispatch"), {"department": "police"}, 409, petition)
         assert body["detail"]
         assert_refused(world.official, url(petition, "cancel"), {"reason": "x"}, 409, petition)
         assert_refused(world.worker, url(petition, "follow-up"), {"reached": False}, 409, petition)
-        done = accepted(world)
+        done = world.petition(stage="accepted")
         assert_refused(world.dept, url(done, "accept"), {}, 409, done)
         assert_refused(world.dept, url(done, "return"), {"reason": "x"}, 409, done)
 
     def test_404_outside_the_scope_or_missing(self, world: World) -> None:
-        petition = register(world)
+        petition = world.petition()
         assert_refused(world.foreign_worker, url(petition, "resolve"), {"result": "x"}, 404, petition)
         # Not dispatched to the department: it does not exist for them.
         assert_refused(world.dept, url(petition, "accept"), {}, 404, petition)
@@ -340,16 +323,16 @@ class TestSteps:
         ],
     )
     def test_400_names_the_fields(self, world: World, step: str, body: dict, fields: set[str]) -> None:
-        petition = register(world) if step != "follow-up" else resolved(world)
+        petition = world.petition(stage="registered" if step != "follow-up" else "resolved")
         user = world.official if step != "follow-up" else world.worker
         assert set(assert_refused(user, url(petition, step), body, 400, petition)) == fields
 
     def test_return_needs_a_reason(self, world: World) -> None:
-        petition = dispatched(world)
+        petition = world.petition(stage="dispatched")
         assert set(assert_refused(world.dept, url(petition, "return"), {"reason": ""}, 400, petition)) == {"reason"}
 
     def test_an_inactive_department_is_refused(self, world: World) -> None:
-        petition = register(world)
+        petition = world.petition()
         world.police.is_active = False
         world.police.save()
         assert "department" in assert_refused(world.official, url(petition, "dispatch"), {"department": "police"}, 400)

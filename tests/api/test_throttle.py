@@ -1,16 +1,19 @@
 """Writes are throttled per token ('petition_write' rate): 429 with Retry-After; reads are not."""
 
-import os
+import time
 import uuid
 from typing import Any
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.filebased import FileBasedCache
+from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 
 from ..conftest import World
-from .conftest import petition_body, register, row_counts, token_client
+from .conftest import petition_body, row_counts, token_client
 
 LIST = "/api/v1/petitions/"
 
@@ -25,15 +28,30 @@ def low_rate(rate: str) -> Any:
     )
 
 
-def test_the_throttle_counts_in_the_real_cache() -> None:
-    if os.environ.get("REDIS_URL"):
-        with low_rate("1/day"):
-            assert type(caches["default"]).__name__ == "RedisCache"
+@pytest.mark.django_db
+def test_the_throttle_counts_in_the_real_cache(world: World) -> None:
+    """The count lands in the configured cache, which every worker shares: Redis when REDIS_URL is set,
+    else the file cache under var/ (never a process's own memory, where each worker would count alone)."""
+    client = token_client(world.worker)
+    with low_rate("2/day"):
+        backend = caches["default"]
+        assert type(backend) is (RedisCache if settings.REDIS_URL else FileBasedCache)
+        window = int(time.time() // 86400)
+        statuses = [client.post(LIST, petition_body(world), format="json").status_code for _ in range(3)]
+        assert statuses == [201, 201, 429]
+        key = f"throttle:petition_write:{world.worker.pk}:{window}"
+        assert backend.get(key) == 3
+        # A connection of its own, as another worker process opens, reads the same count.
+        assert caches.create_connection("default").get(key) == 3
+        if settings.REDIS_URL:
+            # And Redis itself holds it, under the cache's key (prefix, version, key).
+            raw = redis.Redis.from_url(settings.REDIS_URL).get(backend.make_and_validate_key(key))
+            assert raw == b"3"
 
 
 @pytest.mark.django_db
 def test_writes_over_the_rate_are_429_with_retry_after_and_write_nothing(world: World) -> None:
-    petition = register(world)
+    petition = world.petition()
     client = token_client(world.worker)
     with low_rate("3/day"):
         for _ in range(2):

@@ -22,7 +22,6 @@ from governance.models import Department, User
 from grids.models import Building, Grid, GridAssignment, Household, Resident
 from parties import services as party_services
 from parties.models import Member, Organization
-from petitions import services
 from petitions.models import Category, Petition, PetitionEvent, Reminder
 
 from ..conftest import World
@@ -42,13 +41,6 @@ class Town:
     members: dict[str, Member]
 
 
-def _petition(w: World, grid: Grid, department: Department | None) -> Petition:
-    p = services.petition_register(actor=w.admin, grid=grid, category=w.category, title="诉求", description="内容")
-    if department is not None:
-        services.petition_dispatch(actor=w.admin, petition_id=p.pk, department=department)
-    return p
-
-
 @pytest.fixture
 def town(world: World) -> Town:
     grids = {"here": world.grid, "next_door": world.other_grid_same_street, "far": world.foreign_grid}
@@ -58,12 +50,16 @@ def town(world: World) -> Town:
         ResidentFactory(household=households[key])
         GridAssignment.objects.create(grid=grid, user=world.admin, role=GridAssignment.Role.INSTRUCTOR)
     members = {key: Member.objects.create(name=f"党员{key}", organization=grid.branch) for key, grid in grids.items()}
+    # The admin logs and dispatches them: anywhere in the district, whatever the grid.
+    by_admin: dict[str, Any] = {"actor": world.admin, "official": world.admin, "title": "诉求", "description": "内容"}
     return Town(
         world=world,
-        here=_petition(world, world.grid, world.housing),
-        here_unsent=_petition(world, world.grid, None),
-        next_door=_petition(world, world.other_grid_same_street, world.police),
-        far=_petition(world, world.foreign_grid, world.housing),
+        here=world.petition(stage="dispatched", grid=world.grid, department=world.housing, **by_admin),
+        here_unsent=world.petition(grid=world.grid, **by_admin),
+        next_door=world.petition(
+            stage="dispatched", grid=world.other_grid_same_street, department=world.police, **by_admin
+        ),
+        far=world.petition(stage="dispatched", grid=world.foreign_grid, department=world.housing, **by_admin),
         households=households,
         members=members,
     )

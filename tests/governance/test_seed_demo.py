@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import reverse
 
 from governance.models import Department, User
@@ -34,12 +34,7 @@ def counts(output: str) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def seeded_once(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     """Seed once for the module, inside a transaction rolled back at its end (each test nests in it)."""
-    # The real hasher takes about a second per demo account; the sign-in path is the same.
-    with (
-        django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
-        transaction.atomic(),
-    ):
+    with django_db_blocker.unblock(), transaction.atomic():
         yield seed()
         transaction.set_rollback(True)
 

@@ -20,15 +20,8 @@ from petitions.models import FollowUp, Petition, PetitionEvent, Status
 from petitions.workflow import TransitionNotAllowed
 
 from ..conftest import World
-from .test_workflow import dispatched, register, resolved
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(settings: Any) -> None:
-    """The world's six accounts are made with real PBKDF2 (2 s a test); nothing here signs in."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def race(calls: Sequence[Callable[[], Any]]) -> list[str]:
@@ -67,7 +60,7 @@ def _staff(world: World, n: int) -> list[User]:
 
 
 def test_twenty_people_accept_at_once_and_one_acceptance_is_recorded(world: World, needs_postgres: None) -> None:
-    petition = dispatched(world)
+    petition = world.petition(stage="dispatched")
     staff = [world.dept, *_staff(world, 19)]
     accepts = [partial(services.petition_accept, actor=u, petition_id=petition.pk, note=u.username) for u in staff]
     outcomes = race(accepts)
@@ -86,7 +79,7 @@ def test_dispatch_and_cancel_at_once_leave_one_consistent_outcome(world: World, 
         User.objects.create_user(f"official{i}", role=User.Role.OFFICIAL, scope_node=world.street) for i in range(9)
     ]
     for _round in range(5):
-        petition = register(world)
+        petition = world.petition()
         calls: list[Callable[[], Any]] = [
             partial(services.petition_cancel, actor=o, petition_id=petition.pk, reason="重复")
             if i % 2
@@ -110,7 +103,7 @@ def test_dispatch_and_cancel_at_once_leave_one_consistent_outcome(world: World, 
 
 def test_two_follow_up_calls_at_once_record_one(world: World, needs_postgres: None) -> None:
     """One caller says satisfied, the other dissatisfied: either it closes or it is reopened, never both."""
-    petition = resolved(world)
+    petition = world.petition(stage="resolved")
     colleague = User.objects.create_user("worker2", role=User.Role.WORKER, scope_node=world.branch)
     outcomes = race(
         [
@@ -138,7 +131,7 @@ def test_accept_and_return_at_once_leave_one_step(world: World, needs_postgres: 
 
     If a return wins, the petition is no longer the department's: the others, waiting on the row lock,
     then find nothing they may see (404), as they would on reloading the page."""
-    petition = dispatched(world)
+    petition = world.petition(stage="dispatched")
     staff = [world.dept, *_staff(world, 19)]
     calls: list[Callable[[], Any]] = [
         partial(services.petition_return, actor=u, petition_id=petition.pk, reason="错派")

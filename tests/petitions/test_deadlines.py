@@ -3,7 +3,6 @@
 import datetime as dt
 import logging
 from collections.abc import Iterator
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -97,11 +96,6 @@ def test_a_deadline_running_into_an_uncovered_year(fresh_calendar_cache: None) -
 # --- the deadlines a petition gets through the services
 
 
-def _register(world: World, **kwargs: Any) -> Any:
-    fields: dict[str, Any] = {"title": "咨询", "description": "社保办理流程", "category": world.category, **kwargs}
-    return services.petition_register(actor=world.worker, grid=world.grid, **fields)
-
-
 @pytest.mark.django_db
 def test_resolve_deadline_follows_the_category(world: World) -> None:
     consultation = CategoryFactory(code="consult", resolve_working_days=1, default_department=world.housing)
@@ -109,7 +103,7 @@ def test_resolve_deadline_follows_the_category(world: World) -> None:
     complaint = CategoryFactory(code="complaint", resolve_working_days=10, default_department=world.housing)
     dues = []
     for category in (consultation, help_request, complaint):
-        p = _register(world, category=category)
+        p = world.petition(category=category)
         assert p.resolve_due == add_working_days(p.registered_at, category.resolve_working_days)
         assert p.current_due == p.resolve_due
         # Same time of day, on a later date, at least as many calendar days on as working days.
@@ -130,8 +124,8 @@ def test_urgent_petitions_run_on_the_shorter_deadlines(world: World) -> None:
         urgent_resolve_working_days=1,
         default_department=world.housing,
     )
-    normal = _register(world, category=category)
-    urgent = _register(world, category=category, priority=Priority.URGENT)
+    normal = world.petition(category=category)
+    urgent = world.petition(category=category, priority=Priority.URGENT)
     assert urgent.resolve_due == add_working_days(urgent.registered_at, 1)
     assert normal.resolve_due == add_working_days(normal.registered_at, 5)
     assert urgent.resolve_due < normal.resolve_due
@@ -146,11 +140,7 @@ def test_urgent_petitions_run_on_the_shorter_deadlines(world: World) -> None:
 
 @pytest.mark.django_db
 def test_follow_up_and_rehandle_deadlines(world: World) -> None:
-    p = _register(world)
-    services.petition_dispatch(actor=world.official, petition_id=p.pk, department=world.housing)
-    services.petition_accept(actor=world.dept, petition_id=p.pk)
-    p = services.petition_resolve(actor=world.dept, petition_id=p.pk, result="已答复")
-    p.refresh_from_db()
+    p = world.petition(stage="resolved", result="已答复")
     assert p.resolved_at is not None
     assert p.follow_up_due == add_working_days(p.resolved_at, world.category.follow_up_working_days)
     services.petition_follow_up(

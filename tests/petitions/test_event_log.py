@@ -12,9 +12,7 @@ from ..conftest import World
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_events_cannot_be_edited_or_deleted(world: World, needs_postgres: None) -> None:
-    petition = services.petition_register(
-        actor=world.worker, grid=world.grid, category=world.category, title="路灯不亮", description="3栋门口"
-    )
+    petition = world.petition(title="路灯不亮", description="3栋门口")
     event = PetitionEvent.objects.get(petition=petition)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         PetitionEvent.objects.filter(pk=event.pk).update(note="rewritten")

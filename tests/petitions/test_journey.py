@@ -27,10 +27,7 @@ def timeline(world: World, petition_id: int) -> list[tuple[str, str, str, str, s
 
 @pytest.mark.django_db
 def test_misrouted_then_reopened_then_closed(world: World) -> None:
-    petition = services.petition_register(
-        actor=world.worker,
-        grid=world.grid,
-        category=world.category,
+    petition = world.petition(
         title="屋顶漏水",
         description="3栋2单元602顶楼下雨漏水，已持续一周",
         reporter_name="李阿姨",
@@ -84,10 +81,7 @@ def test_misrouted_then_reopened_then_closed(world: World) -> None:
 
 @pytest.mark.django_db
 def test_police_no_longer_sees_the_petition_it_returned(world: World) -> None:
-    petition = services.petition_register(
-        actor=world.worker, grid=world.grid, category=world.category, title="噪音扰民", description="夜间施工"
-    )
-    services.petition_dispatch(actor=world.official, petition_id=petition.pk, department=world.police)
+    petition = world.petition(stage="dispatched", department=world.police, title="噪音扰民", description="夜间施工")
     assert selectors.petition_detail_for(world.police_staff, petition.pk).status == Status.DISPATCHED
     services.petition_return(actor=world.police_staff, petition_id=petition.pk, reason="请城管处理")
     _, listed = selectors.petition_list_for(world.police_staff)
@@ -96,9 +90,7 @@ def test_police_no_longer_sees_the_petition_it_returned(world: World) -> None:
 
 @pytest.mark.django_db
 def test_resolved_on_the_grid_then_followed_up(world: World) -> None:
-    petition = services.petition_register(
-        actor=world.worker, grid=world.grid, category=world.category, title="楼道灯坏", description="5栋3楼"
-    )
+    petition = world.petition(title="楼道灯坏", description="5栋3楼")
     services.petition_resolve(actor=world.worker, petition_id=petition.pk, result="网格员已更换灯泡")
     services.petition_follow_up(
         actor=world.worker, petition_id=petition.pk, reached=True, solved=True, satisfaction="basically_satisfied"
@@ -115,9 +107,7 @@ def test_resolved_on_the_grid_then_followed_up(world: World) -> None:
 
 @pytest.mark.django_db
 def test_dissatisfied_with_a_grid_resolution_goes_back_to_the_grid_then_to_a_department(world: World) -> None:
-    petition = services.petition_register(
-        actor=world.worker, grid=world.grid, category=world.category, title="邻里纠纷", description="楼上漏水到楼下"
-    )
+    petition = world.petition(title="邻里纠纷", description="楼上漏水到楼下")
     pk = petition.pk
     services.petition_resolve(actor=world.worker, petition_id=pk, result="调解达成一致")
     services.petition_follow_up(

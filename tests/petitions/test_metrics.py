@@ -339,10 +339,7 @@ def test_an_empty_period_has_no_rates_rather_than_zero(history: History) -> None
 
 @pytest.mark.django_db
 def test_a_petition_still_within_its_accept_deadline_is_not_counted_as_late(world: World) -> None:
-    p = services.petition_register(
-        actor=world.worker, grid=world.grid, category=world.category, title="路灯", description="不亮"
-    )
-    services.petition_dispatch(actor=world.official, petition_id=p.pk, department=world.housing)
+    p = world.petition(stage="dispatched", title="路灯", description="不亮")
     today = timezone.localdate()
     d = dashboard_for(world.official, since=today, until=today)
     assert (d["totals"]["dispatched"], d["totals"]["awaiting_acceptance"]) == (1, 1)

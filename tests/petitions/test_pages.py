@@ -15,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from governance.models import PersonalDataAccess, User
-from grids.models import Grid
 from petitions import services
 from petitions.models import FollowUp, Petition, PetitionEvent, Status
 
@@ -33,19 +32,6 @@ LIST_QUERY_BOUND = 9
 def login(client: Client, user: User) -> Client:
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     return client
-
-
-def register(world: World, *, grid: Grid | None = None, actor: User | None = None, **fields: Any) -> Petition:
-    data: dict[str, Any] = {
-        "title": "楼顶漏水",
-        "description": "3栋顶楼下雨漏水，影响两户。",
-        "reporter_name": "李秀英",
-        "reporter_phone": PHONE,
-    }
-    data.update(fields)
-    return services.petition_register(
-        actor=actor or world.worker, grid=grid or world.grid, category=world.category, **data
-    )
 
 
 def numbers_listed(client: Client, query: str = "") -> list[str]:
@@ -74,8 +60,7 @@ def form_data(world: World, **overrides: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("role", ["worker", "official", "dept", "admin"])
 def test_each_page_answers_for_each_role(world: World, client: Client, role: str) -> None:
-    petition = register(world)
-    services.petition_dispatch(actor=world.official, petition_id=petition.pk, department=world.housing)
+    petition = world.petition(stage="dispatched")
     login(client, getattr(world, role))
 
     assert client.get(reverse("petitions:list")).status_code == 200
@@ -106,7 +91,7 @@ def test_register_form_preselects_the_workers_grid_and_groups_categories(world: 
 
 
 def test_worker_registers_through_the_form_and_sees_it_at_the_top(world: World, client: Client) -> None:
-    register(world, title="较早的诉求")
+    world.petition(title="较早的诉求")
     household = HouseholdFactory(building=BuildingFactory(grid=world.grid, name="3栋"), room="203")
     login(client, world.worker)
 
@@ -163,11 +148,14 @@ def test_department_staff_cannot_register(world: World, client: Client) -> None:
 
 
 def test_each_role_sees_exactly_its_petitions(world: World, client: Client) -> None:
-    own = register(world, title="本网格")
-    sibling = register(world, grid=world.other_grid_same_street, actor=world.official, title="同街道另一网格")
-    foreign = register(world, grid=world.foreign_grid, actor=world.foreign_worker, title="另一街道")
-    services.petition_dispatch(actor=world.official, petition_id=sibling.pk, department=world.housing)
-    services.petition_dispatch(actor=world.admin, petition_id=foreign.pk, department=world.police)
+    own = world.petition(title="本网格")
+    sibling = world.petition(
+        stage="dispatched", grid=world.other_grid_same_street, actor=world.official, title="同街道另一网格"
+    )
+    foreign = world.petition(
+        stage="dispatched", grid=world.foreign_grid, actor=world.foreign_worker, official=world.admin,
+        department=world.police, title="另一街道",
+    )
     everything = {own, sibling, foreign}
     expected = {
         world.worker: {own},
@@ -186,9 +174,8 @@ def test_each_role_sees_exactly_its_petitions(world: World, client: Client) -> N
 
 
 def test_filters_and_search(world: World, client: Client) -> None:
-    leak = register(world, title="屋顶漏水")
-    lane = register(world, title="消防通道")
-    services.petition_dispatch(actor=world.official, petition_id=lane.pk, department=world.housing)
+    leak = world.petition(title="屋顶漏水")
+    lane = world.petition(stage="dispatched", title="消防通道")
     Petition.objects.filter(pk=leak.pk).update(current_due="2020-01-01T00:00:00+08:00")
     login(client, world.official)
 
@@ -204,8 +191,8 @@ def test_filters_and_search(world: World, client: Client) -> None:
 
 
 def test_search_by_number_finds_only_the_number_as_shown(world: World, client: Client) -> None:
-    leak = register(world, title="屋顶漏水")
-    register(world, title="消防通道")
+    leak = world.petition(title="屋顶漏水")
+    world.petition(title="消防通道")
     login(client, world.official)
     day, digits = leak.number.split("-")
 
@@ -219,7 +206,7 @@ def test_search_by_number_finds_only_the_number_as_shown(world: World, client: C
 
 def test_list_paginates_twenty_a_page(world: World, client: Client) -> None:
     for i in range(25):
-        register(world, title=f"诉求{i}")
+        world.petition(title=f"诉求{i}")
     login(client, world.worker)
     first = numbers_listed(client)
     second = numbers_listed(client, "?page=2")
@@ -234,9 +221,9 @@ def _list_queries(client: Client) -> int:
 
 def _make_many(world: World, n: int) -> None:
     for i in range(n):
-        petition = register(world, title=f"批量诉求{i}", reporter_phone=f"139{i:08d}")
-        if i % 2:
-            services.petition_dispatch(actor=world.official, petition_id=petition.pk, department=world.housing)
+        world.petition(
+            stage="dispatched" if i % 2 else "registered", title=f"批量诉求{i}", reporter_phone=f"139{i:08d}"
+        )
 
 
 def test_list_runs_the_same_number_of_queries_for_10_and_200_petitions(
@@ -263,8 +250,7 @@ def test_list_runs_the_same_number_of_queries_for_10_and_200_petitions(
 def test_phone_masked_in_the_list_whole_on_detail_for_the_chain_masked_for_the_department(
     world: World, client: Client
 ) -> None:
-    petition = register(world)
-    services.petition_dispatch(actor=world.official, petition_id=petition.pk, department=world.housing)
+    petition = world.petition(stage="dispatched", reporter_phone=PHONE)
     detail = reverse("petitions:detail", args=[petition.pk])
 
     for user in (world.worker, world.official, world.dept):
@@ -298,7 +284,7 @@ def _actions_shown(client: Client, petition: Petition) -> set[str]:
 
 
 def test_action_forms_follow_workflow_may(world: World) -> None:
-    petition = register(world)
+    petition = world.petition()
     worker, official, dept = (login(Client(), u) for u in (world.worker, world.official, world.dept))
     assert _actions_shown(official, petition) == {"dispatch", "cancel", "resolve"}
     assert _actions_shown(worker, petition) == {"resolve"}
@@ -310,14 +296,14 @@ def test_action_forms_follow_workflow_may(world: World) -> None:
 
 
 def test_dispatch_form_preselects_the_categorys_department(world: World, client: Client) -> None:
-    petition = register(world)
+    petition = world.petition()
     login(client, world.official)
     html = client.get(reverse("petitions:detail", args=[petition.pk])).content.decode()
     assert re.search(r'<option value="housing" selected>', html)
 
 
 def test_action_refusals(world: World, client: Client) -> None:
-    petition = register(world)
+    petition = world.petition()
     worker = login(Client(), world.worker)
     # A role that may not take the step: 403 with the reason, nothing written.
     response = _post(worker, petition, "dispatch", department="housing")
@@ -392,7 +378,7 @@ def test_the_full_journey_through_the_pages(world: World) -> None:
 
 
 def test_resolve_on_the_grid(world: World, client: Client) -> None:
-    petition = register(world)
+    petition = world.petition()
     login(client, world.worker)
     assert _post(client, petition, "resolve", result="现场调解完成").status_code == 302
     petition.refresh_from_db()
@@ -405,8 +391,7 @@ def test_resolve_on_the_grid(world: World, client: Client) -> None:
 
 
 def test_unreached_follow_up_keeps_the_petition_resolved(world: World, client: Client) -> None:
-    petition = register(world)
-    services.petition_resolve(actor=world.worker, petition_id=petition.pk, result="现场调解完成")
+    petition = world.petition(stage="resolved_on_grid", result="现场调解完成")
     login(client, world.worker)
     assert _post(client, petition, "follow-up", reached="false", note="电话未接通").status_code == 302
     petition.refresh_from_db()
@@ -418,10 +403,7 @@ def test_unreached_follow_up_keeps_the_petition_resolved(world: World, client: C
 
 
 def test_dashboard_drills_down_inside_the_scope_only(world: World, client: Client) -> None:
-    petition = register(world)
-    services.petition_dispatch(actor=world.official, petition_id=petition.pk, department=world.housing)
-    services.petition_accept(actor=world.dept, petition_id=petition.pk)
-    services.petition_resolve(actor=world.dept, petition_id=petition.pk, result="已修复")
+    world.petition(stage="resolved", result="已修复")
     login(client, world.official)
 
     html = client.get(reverse("petitions:dashboard")).content.decode()

@@ -2,18 +2,20 @@
 
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core import mail
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
-from petitions import reminders, services, tasks
+from petitions import reminders, tasks
 from petitions.models import Notification, Petition, Reminder
 
 from ..conftest import World
@@ -24,10 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _overdue_dispatched(world: World, *, days_late: float) -> Petition:
-    petition = services.petition_register(
-        actor=world.worker, grid=world.grid, category=world.category, title="楼顶漏水", description="三楼漏水"
-    )
-    services.petition_dispatch(actor=world.official, petition_id=petition.pk, department=world.housing)
+    petition = world.petition(stage="dispatched", title="楼顶漏水", description="三楼漏水")
     # Arrange: the accept deadline passed ``days_late`` days ago.
     late = timezone.now() - dt.timedelta(days=days_late)
     Petition.objects.filter(pk=petition.pk).update(accept_due=late, current_due=late)
@@ -89,24 +88,23 @@ def test_escalation_goes_to_the_street_then_the_district(world: World) -> None:
 
 @pytest.mark.django_db
 def test_closed_and_on_time_petitions_get_no_reminder(world: World) -> None:
-    services.petition_register(
-        actor=world.worker, grid=world.grid, category=world.category, title="按时", description="未超期"
-    )
+    world.petition(title="按时", description="未超期")
     assert reminders.record_overdue_reminders() == []
     assert not Reminder.objects.exists()
 
 
 @pytest.mark.postgres
+@pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_real_worker_and_two_beats_send_each_reminder_once(world: World, needs_postgres: None, tmp_path: Path) -> None:
+def test_real_worker_and_two_beats_send_each_reminder_once(
+    needs_postgres: None, needs_redis: str, world: World, tmp_path: Path
+) -> None:
     """A real Celery worker on Redis with two beat processes scanning every second."""
-    if not settings.REDIS_URL:
-        pytest.fail("this test needs Redis: set REDIS_URL (make test does)")
     db = connection.settings_dict
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_URL": needs_redis,
         "WANGGE_OVERDUE_SCAN_SECONDS": "1",
         "EMAIL_URL": "consolemail://",
     }
@@ -144,18 +142,29 @@ def test_real_worker_and_two_beats_send_each_reminder_once(world: World, needs_p
     assert len(robot.bodies) == 1
 
 
+def _unread_link(html: str) -> tuple[str, str] | None:
+    """The home page's link to the unread reminders: (where it goes, what it says), if shown."""
+    found = re.search(r'<a href="([^"]+)" id="unread">([^<]*)</a>', html)
+    return (found.group(1), found.group(2).strip()) if found else None
+
+
 @pytest.mark.django_db
-def test_department_sees_its_reminders_in_the_app(world: World, client) -> None:
+def test_department_sees_its_reminders_in_the_app(world: World, client: Client) -> None:
     petition = _overdue_dispatched(world, days_late=0.1)
     reminders.record_overdue_reminders()
     reminders.deliver(Reminder.objects.get().pk)
     client.force_login(world.dept)
-    home = client.get("/").content.decode()
-    assert 'id="unread"' in home and "1" in home
-    page = client.get("/petitions/notifications/").content.decode()
-    assert str(petition.number) in page and 'data-unread="1"' in page
-    client.post("/petitions/notifications/")
-    assert 'data-unread="0"' in client.get("/petitions/notifications/").content.decode()
-    assert 'id="unread"' not in client.get("/").content.decode()
+    link = _unread_link(client.get("/").content.decode())
+    assert link == (reverse("petitions:notifications"), "1 条超期督办提醒未读")
+    # The link leads to the reminder, which names the petition and links to it.
+    page = client.get(link[0]).content.decode()
+    item = re.search(r'<li data-unread="1">\s*<a class="title" href="([^"]+)">([^<]*)</a>', page)
+    assert item is not None, page
+    assert item.group(1) == petition.get_absolute_url() and petition.number in item.group(2)
+    client.post(link[0])
+    assert 'data-unread="0"' in client.get(link[0]).content.decode()
+    assert _unread_link(client.get("/").content.decode()) is None
+    # Another department's staff get neither the link nor the reminder.
     client.force_login(world.police_staff)
-    assert str(petition.number) not in client.get("/petitions/notifications/").content.decode()
+    assert _unread_link(client.get("/").content.decode()) is None
+    assert petition.number not in client.get(link[0]).content.decode()

@@ -13,7 +13,7 @@ from petitions import selectors, services
 from petitions.models import Petition, PetitionEvent
 
 from ..conftest import World
-from .test_workflow import accepted, closed, dispatched, register, resolved, snapshot
+from .test_workflow import snapshot
 
 
 def _outsider(world: World, who: str) -> User:
@@ -51,34 +51,34 @@ STEPS: dict[str, Step] = {
 
 # (the status it is in, who tries, what) — each would be allowed for someone whose scope covers it.
 CASES = [
-    (register, "foreign_worker", "resolve"),
-    (register, "foreign_worker", "detail"),
-    (register, "neighbour_worker", "resolve"),
-    (register, "unscoped_worker", "resolve"),
-    (register, "inactive_official", "dispatch"),
-    (register, "inactive_official", "cancel"),
-    (register, "inactive_leader", "dispatch"),
-    (register, "dept", "accept"),  # not dispatched to anyone yet
-    (register, "dept", "detail"),
-    (dispatched, "police_staff", "accept"),
-    (dispatched, "police_staff", "return"),
-    (dispatched, "police_staff", "detail"),
-    (accepted, "police_staff", "resolve"),
-    (resolved, "foreign_worker", "follow_up"),
-    (resolved, "foreign_worker", "reopen"),
-    (resolved, "neighbour_worker", "follow_up"),
+    ("registered", "foreign_worker", "resolve"),
+    ("registered", "foreign_worker", "detail"),
+    ("registered", "neighbour_worker", "resolve"),
+    ("registered", "unscoped_worker", "resolve"),
+    ("registered", "inactive_official", "dispatch"),
+    ("registered", "inactive_official", "cancel"),
+    ("registered", "inactive_leader", "dispatch"),
+    ("registered", "dept", "accept"),  # not dispatched to anyone yet
+    ("registered", "dept", "detail"),
+    ("dispatched", "police_staff", "accept"),
+    ("dispatched", "police_staff", "return"),
+    ("dispatched", "police_staff", "detail"),
+    ("accepted", "police_staff", "resolve"),
+    ("resolved", "foreign_worker", "follow_up"),
+    ("resolved", "foreign_worker", "reopen"),
+    ("resolved", "neighbour_worker", "follow_up"),
     # Not allowed from this status either: the outsider still learns nothing but "not found".
-    (closed, "foreign_worker", "dispatch"),
-    (closed, "police_staff", "accept"),
+    ("closed", "foreign_worker", "dispatch"),
+    ("closed", "police_staff", "accept"),
 ]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("state", "who", "step"), CASES)
+@pytest.mark.parametrize(("stage", "who", "step"), CASES)
 def test_out_of_scope_is_a_404_like_a_missing_id_and_writes_nothing(
-    world: World, state: Callable[[World], Petition], who: str, step: str
+    world: World, stage: str, who: str, step: str
 ) -> None:
-    petition = state(world)
+    petition = world.petition(stage=stage)
     actor = _outsider(world, who)
     before = snapshot(petition.pk)
     events = PetitionEvent.objects.count()
@@ -104,9 +104,8 @@ def test_a_malformed_id_is_a_404_too(world: World, bad_id: Any) -> None:
 @pytest.mark.django_db
 def test_the_official_acts_anywhere_in_the_street(world: World) -> None:
     """The mirror image: a scope that covers the petition lets the step through."""
-    neighbour = services.petition_register(
-        actor=world.official, grid=world.other_grid_same_street, category=world.category, title="井盖缺失",
-        description="2栋门口",
+    neighbour = world.petition(
+        actor=world.official, grid=world.other_grid_same_street, title="井盖缺失", description="2栋门口"
     )
     services.petition_dispatch(actor=world.official, petition_id=neighbour.pk, department=world.police)
     services.petition_accept(actor=world.police_staff, petition_id=neighbour.pk)

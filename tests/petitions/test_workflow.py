@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from governance.models import Department, User
-from grids.models import Grid
 from petitions import services
 from petitions.models import FollowUp, Petition, PetitionEvent, Status
 from petitions.workflow import TransitionNotAllowed, may
@@ -22,44 +21,7 @@ from petitions.workflow import TransitionNotAllowed, may
 from ..conftest import World
 from ..factories import CategoryFactory, HouseholdFactory
 
-# --- helpers shared by the petition tests: a petition in each status, reached through the services
-
-
-def register(w: World, grid: Grid | None = None, **kwargs: Any) -> Petition:
-    fields: dict[str, Any] = {"title": "屋顶漏水", "description": "3栋2单元顶楼下雨漏水", **kwargs}
-    return services.petition_register(actor=w.worker, grid=grid or w.grid, category=w.category, **fields)
-
-
-def dispatched(w: World, **kwargs: Any) -> Petition:
-    p = register(w, **kwargs)
-    return services.petition_dispatch(actor=w.official, petition_id=p.pk, department=w.housing, note="请住建局处理")
-
-
-def accepted(w: World, **kwargs: Any) -> Petition:
-    p = dispatched(w, **kwargs)
-    return services.petition_accept(actor=w.dept, petition_id=p.pk, note="已签收")
-
-
-def resolved(w: World, **kwargs: Any) -> Petition:
-    p = accepted(w, **kwargs)
-    return services.petition_resolve(actor=w.dept, petition_id=p.pk, result="已更换防水层")
-
-
-def resolved_on_grid(w: World, **kwargs: Any) -> Petition:
-    p = register(w, **kwargs)
-    return services.petition_resolve(actor=w.worker, petition_id=p.pk, result="网格员当场协调解决")
-
-
-def closed(w: World, **kwargs: Any) -> Petition:
-    p = resolved(w, **kwargs)
-    return services.petition_follow_up(
-        actor=w.worker, petition_id=p.pk, reached=True, solved=True, satisfaction="satisfied"
-    )
-
-
-def cancelled(w: World, **kwargs: Any) -> Petition:
-    p = register(w, **kwargs)
-    return services.petition_cancel(actor=w.official, petition_id=p.pk, reason="重复登记")
+# --- what a step may change (test_scope checks it too)
 
 
 def snapshot(petition_id: int) -> tuple[Any, ...]:
@@ -81,7 +43,7 @@ def last_event(p: Petition) -> PetitionEvent:
 @pytest.mark.django_db
 class TestTransitions:
     def test_register_opens_a_numbered_petition_with_a_resolve_deadline(self, world: World) -> None:
-        p = register(world, reporter_name="张三", reporter_phone="13812345678")
+        p = world.petition(reporter_name="张三", reporter_phone="13812345678")
         p.refresh_from_db()
         assert p.status == Status.REGISTERED
         local = timezone.localtime(p.registered_at)
@@ -95,7 +57,7 @@ class TestTransitions:
         )
 
     def test_dispatch_sends_it_to_the_department_and_starts_the_accept_clock(self, world: World) -> None:
-        p = dispatched(world)
+        p = world.petition(stage="dispatched", dispatch_note="请住建局处理")
         p.refresh_from_db()
         assert p.status == Status.DISPATCHED
         assert p.department == world.housing
@@ -109,7 +71,7 @@ class TestTransitions:
         assert event.department == world.housing
 
     def test_accept_reports_in_and_the_resolve_deadline_becomes_current(self, world: World) -> None:
-        p = accepted(world)
+        p = world.petition(stage="accepted", accept_note="已签收")
         p.refresh_from_db()
         assert p.status == Status.ACCEPTED
         assert p.accepted_at is not None and p.dispatched_at is not None
@@ -121,7 +83,7 @@ class TestTransitions:
         )
 
     def test_return_sends_it_back_to_the_street_with_the_reason(self, world: World) -> None:
-        p = dispatched(world)
+        p = world.petition(stage="dispatched")
         services.petition_return(actor=world.dept, petition_id=p.pk, reason="不属于本部门职责")
         p.refresh_from_db()
         assert p.status == Status.REGISTERED
@@ -135,7 +97,7 @@ class TestTransitions:
         assert event.department == world.housing
 
     def test_department_resolves_an_accepted_petition(self, world: World) -> None:
-        p = resolved(world)
+        p = world.petition(stage="resolved", result="已更换防水层")
         p.refresh_from_db()
         assert p.status == Status.RESOLVED
         assert p.result == "已更换防水层"
@@ -149,7 +111,7 @@ class TestTransitions:
         )
 
     def test_worker_resolves_on_the_grid_straight_from_registered(self, world: World) -> None:
-        p = resolved_on_grid(world)
+        p = world.petition(stage="resolved_on_grid")
         p.refresh_from_db()
         assert p.status == Status.RESOLVED
         assert p.resolved_on_grid is True
@@ -161,7 +123,7 @@ class TestTransitions:
         )
 
     def test_satisfied_follow_up_closes(self, world: World) -> None:
-        p = closed(world)
+        p = world.petition(stage="closed")
         p.refresh_from_db()
         assert p.status == Status.CLOSED
         assert p.closed_at is not None and p.current_due is None
@@ -173,7 +135,7 @@ class TestTransitions:
         assert (event.action, event.from_status, event.to_status) == ("follow_up", Status.RESOLVED, Status.CLOSED)
 
     def test_unreached_follow_up_is_recorded_and_the_petition_waits(self, world: World) -> None:
-        p = resolved(world)
+        p = world.petition(stage="resolved")
         services.petition_follow_up(actor=world.worker, petition_id=p.pk, reached=False, note="电话无人接听")
         p.refresh_from_db()
         assert p.status == Status.RESOLVED and p.closed_at is None
@@ -183,7 +145,7 @@ class TestTransitions:
         assert last_event(p).action == "follow_up_unreached"
 
     def test_dissatisfied_follow_up_reopens_to_the_same_department(self, world: World) -> None:
-        p = resolved(world)
+        p = world.petition(stage="resolved")
         services.petition_follow_up(
             actor=world.worker, petition_id=p.pk, reached=True, solved=False, satisfaction="dissatisfied",
             note="仍然漏水",
@@ -204,7 +166,7 @@ class TestTransitions:
         services.petition_accept(actor=world.dept, petition_id=p.pk)
 
     def test_dissatisfied_after_resolving_on_the_grid_reopens_on_the_grid(self, world: World) -> None:
-        p = resolved_on_grid(world)
+        p = world.petition(stage="resolved_on_grid")
         services.petition_follow_up(
             actor=world.worker, petition_id=p.pk, reached=True, solved=False, satisfaction="very_dissatisfied"
         )
@@ -217,7 +179,7 @@ class TestTransitions:
         assert last_event(p).action == "reopen_on_grid"
 
     def test_cancel_with_a_reason(self, world: World) -> None:
-        p = cancelled(world)
+        p = world.petition(stage="cancelled", cancel_reason="重复登记")
         p.refresh_from_db()
         assert p.status == Status.CANCELLED
         assert p.current_due is None and not p.is_open
@@ -227,14 +189,14 @@ class TestTransitions:
         )
 
     def test_leadership_may_take_any_step(self, world: World) -> None:
-        p = register(world)
+        p = world.petition()
         services.petition_dispatch(actor=world.admin, petition_id=p.pk, department=world.police)
         services.petition_accept(actor=world.admin, petition_id=p.pk)
         p.refresh_from_db()
         assert p.status == Status.ACCEPTED and p.department == world.police
 
     def test_the_third_rehandle_escalates(self, world: World) -> None:
-        p = resolved(world)
+        p = world.petition(stage="resolved")
         seen = []
         for _ in range(3):
             services.petition_follow_up(
@@ -283,38 +245,37 @@ def _cancel(w: World, actor: User, p: Petition) -> Petition:
 
 
 Step = Callable[[World, User, Petition], Petition]
-State = Callable[..., Petition]
 
-NOT_FROM_THIS_STATUS: list[tuple[State, str, Step]] = [
-    (register, "admin", _accept),
-    (register, "admin", _return),
-    (register, "worker", _follow_up),
-    (dispatched, "official", _dispatch),
-    (dispatched, "official", _cancel),
-    (dispatched, "dept", _resolve),
-    (dispatched, "worker", _follow_up),
-    (accepted, "dept", _accept),
-    (accepted, "dept", _return),
-    (accepted, "official", _dispatch),
-    (accepted, "worker", _unhappy),
-    (resolved, "dept", _resolve),
-    (resolved, "official", _cancel),
-    (resolved_on_grid, "admin", _resolve),
-    (closed, "worker", _follow_up),
-    (closed, "worker", _unhappy),
-    (closed, "admin", _resolve),
-    (cancelled, "official", _dispatch),
-    (cancelled, "admin", _resolve),
-    (cancelled, "official", _cancel),
+NOT_FROM_THIS_STATUS: list[tuple[str, str, Step]] = [
+    ("registered", "admin", _accept),
+    ("registered", "admin", _return),
+    ("registered", "worker", _follow_up),
+    ("dispatched", "official", _dispatch),
+    ("dispatched", "official", _cancel),
+    ("dispatched", "dept", _resolve),
+    ("dispatched", "worker", _follow_up),
+    ("accepted", "dept", _accept),
+    ("accepted", "dept", _return),
+    ("accepted", "official", _dispatch),
+    ("accepted", "worker", _unhappy),
+    ("resolved", "dept", _resolve),
+    ("resolved", "official", _cancel),
+    ("resolved_on_grid", "admin", _resolve),
+    ("closed", "worker", _follow_up),
+    ("closed", "worker", _unhappy),
+    ("closed", "admin", _resolve),
+    ("cancelled", "official", _dispatch),
+    ("cancelled", "admin", _resolve),
+    ("cancelled", "official", _cancel),
 ]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("state", "who", "step"), NOT_FROM_THIS_STATUS)
+@pytest.mark.parametrize(("stage", "who", "step"), NOT_FROM_THIS_STATUS)
 def test_step_not_allowed_from_the_current_status_changes_nothing(
-    world: World, state: State, who: str, step: Step
+    world: World, stage: str, who: str, step: Step
 ) -> None:
-    p = state(world)
+    p = world.petition(stage=stage)
     before = snapshot(p.pk)
     with pytest.raises(TransitionNotAllowed) as err:
         step(world, getattr(world, who), p)
@@ -323,25 +284,25 @@ def test_step_not_allowed_from_the_current_status_changes_nothing(
     assert str(Status(p.status).label) in str(err.value)
 
 
-WRONG_ROLE: list[tuple[State, str, Step]] = [
-    (register, "worker", _dispatch),
-    (register, "worker", _cancel),
-    (dispatched, "official", _accept),
-    (dispatched, "worker", _accept),
-    (dispatched, "official", _return),
-    (accepted, "official", _resolve),
-    (accepted, "worker", _resolve),
-    (resolved, "dept", _follow_up),
-    (resolved, "dept", _unhappy),
+WRONG_ROLE: list[tuple[str, str, Step]] = [
+    ("registered", "worker", _dispatch),
+    ("registered", "worker", _cancel),
+    ("dispatched", "official", _accept),
+    ("dispatched", "worker", _accept),
+    ("dispatched", "official", _return),
+    ("accepted", "official", _resolve),
+    ("accepted", "worker", _resolve),
+    ("resolved", "dept", _follow_up),
+    ("resolved", "dept", _unhappy),
 ]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("state", "who", "step"), WRONG_ROLE)
+@pytest.mark.parametrize(("stage", "who", "step"), WRONG_ROLE)
 def test_step_by_the_wrong_role_is_forbidden_and_changes_nothing(
-    world: World, state: State, who: str, step: Step
+    world: World, stage: str, who: str, step: Step
 ) -> None:
-    p = state(world)
+    p = world.petition(stage=stage)
     before = snapshot(p.pk)
     with pytest.raises(PermissionDenied):
         step(world, getattr(world, who), p)
@@ -350,7 +311,7 @@ def test_step_by_the_wrong_role_is_forbidden_and_changes_nothing(
 
 @pytest.mark.django_db
 def test_may_tells_the_pages_which_buttons_to_show(world: World) -> None:
-    p = dispatched(world)
+    p = world.petition(stage="dispatched")
     assert may(world.dept, p, "accept") and may(world.dept, p, "return")
     assert not may(world.police_staff, p, "accept")
     assert not may(world.official, p, "accept")
@@ -363,23 +324,23 @@ def test_may_tells_the_pages_which_buttons_to_show(world: World) -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("state", "who", "call", "field"),
+    ("stage", "who", "call", "field"),
     [
-        (register, "official", lambda w, a, p: services.petition_cancel(actor=a, petition_id=p.pk, reason="  "),
+        ("registered", "official", lambda w, a, p: services.petition_cancel(actor=a, petition_id=p.pk, reason="  "),
          "reason"),
-        (dispatched, "dept", lambda w, a, p: services.petition_return(actor=a, petition_id=p.pk, reason=""),
+        ("dispatched", "dept", lambda w, a, p: services.petition_return(actor=a, petition_id=p.pk, reason=""),
          "reason"),
-        (accepted, "dept", lambda w, a, p: services.petition_resolve(actor=a, petition_id=p.pk, result=" "),
+        ("accepted", "dept", lambda w, a, p: services.petition_resolve(actor=a, petition_id=p.pk, result=" "),
          "result"),
-        (register, "worker", lambda w, a, p: services.petition_resolve(actor=a, petition_id=p.pk, result=""),
+        ("registered", "worker", lambda w, a, p: services.petition_resolve(actor=a, petition_id=p.pk, result=""),
          "result"),
-        (resolved, "worker", lambda w, a, p: services.petition_follow_up(
+        ("resolved", "worker", lambda w, a, p: services.petition_follow_up(
             actor=a, petition_id=p.pk, reached=True, solved=True, satisfaction=""), "satisfaction"),
-        (resolved, "worker", lambda w, a, p: services.petition_follow_up(
+        ("resolved", "worker", lambda w, a, p: services.petition_follow_up(
             actor=a, petition_id=p.pk, reached=True, satisfaction="satisfied"), "solved"),
-        (resolved, "worker", lambda w, a, p: services.petition_follow_up(
+        ("resolved", "worker", lambda w, a, p: services.petition_follow_up(
             actor=a, petition_id=p.pk, reached=True, solved=True, satisfaction="happy"), "satisfaction"),
-        (register, "official", lambda w, a, p: services.petition_dispatch(
+        ("registered", "official", lambda w, a, p: services.petition_dispatch(
             actor=a, petition_id=p.pk, department=Department.objects.create(code="gone", name="撤销局", is_active=False)
         ), "department"),
     ],
@@ -388,9 +349,9 @@ def test_may_tells_the_pages_which_buttons_to_show(world: World) -> None:
          "dispatch-inactive-department"],
 )
 def test_bad_input_names_the_field_and_changes_nothing(
-    world: World, state: State, who: str, call: Step, field: str
+    world: World, stage: str, who: str, call: Step, field: str
 ) -> None:
-    p = state(world)
+    p = world.petition(stage=stage)
     before = snapshot(p.pk)
     with pytest.raises(ValidationError) as err:
         call(world, getattr(world, who), p)
@@ -460,6 +421,6 @@ def test_department_staff_cannot_register(world: World) -> None:
 @pytest.mark.django_db
 def test_register_accepts_a_household_of_the_grid_and_a_description_at_the_limit(world: World) -> None:
     household = HouseholdFactory(building__grid=world.grid)
-    p = register(world, household=household, description="漏" * 4000)
+    p = world.petition(household=household, description="漏" * 4000)
     p.refresh_from_db()
     assert p.household == household and len(p.description) == 4000
