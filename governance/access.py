@@ -16,6 +16,7 @@ An object outside the scope and a missing one answer the same way (``get_visible
 from typing import Any, TypeVar
 
 from django.apps import apps
+from django.contrib.auth.models import AnonymousUser
 from django.core import checks
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, Q, QuerySet, Subquery
@@ -26,6 +27,8 @@ from .models import PersonalDataAccess, User
 from .scope import Scope
 
 M = TypeVar("M", bound=Model)
+# Who is asking: an account, or nobody signed in (who sees nothing).
+Viewer = User | AnonymousUser
 
 # The apps whose models must declare a scope (third-party apps keep their own access rules).
 SCOPED_APPS = ("governance", "parties", "grids", "petitions")
@@ -59,9 +62,9 @@ def _chain_model() -> Any:
     return User._meta.get_field("scope_node").related_model
 
 
-def restrict(user: User | Any, queryset: QuerySet[M]) -> QuerySet[M]:
+def restrict(user: Viewer, queryset: QuerySet[M]) -> QuerySet[M]:
     """Narrow ``queryset`` to what ``user`` may see, by the scope its model declares."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not isinstance(user, User) or not user.is_active:
         return queryset.none()
     if user.sees_everything:
         return queryset
@@ -103,11 +106,11 @@ def _related_model(model: type[Model], path: str) -> type[Model]:
 class ScopedQuerySet(QuerySet[M]):
     """A queryset with ``.restrict(user)``: ``Model.objects.restrict(user)`` is ``restrict(user, …)``."""
 
-    def restrict(self, user: Any) -> "ScopedQuerySet[M]":
+    def restrict(self, user: Viewer) -> "ScopedQuerySet[M]":
         return restrict(user, self)  # type: ignore[return-value]
 
 
-def get_visible_or_404(user: Any, queryset: QuerySet[M], **lookup: Any) -> M:
+def get_visible_or_404(user: Viewer, queryset: QuerySet[M], **lookup: Any) -> M:
     """The object if it exists *and* is in the user's scope; otherwise 404 either way."""
     try:
         return restrict(user, queryset).get(**lookup)
@@ -115,14 +118,14 @@ def get_visible_or_404(user: Any, queryset: QuerySet[M], **lookup: Any) -> M:
         raise Http404 from exc
 
 
-def covers(user: Any, obj: Model) -> bool:
+def covers(user: Viewer, obj: Model) -> bool:
     """Whether ``obj`` lies in the user's scope (for showing personal data whole)."""
     return restrict(user, type(obj)._default_manager.filter(pk=obj.pk)).exists()
 
 
-def reveal_personal_data(user: Any, obj: Model, fields: str) -> bool:
+def reveal_personal_data(user: Viewer, obj: Model, fields: str) -> bool:
     """Whether ``user`` may see ``obj``'s personal ``fields`` whole; when yes, the viewing is logged."""
-    if not covers(user, obj):
+    if not isinstance(user, User) or not covers(user, obj):
         return False
     PersonalDataAccess.objects.create(
         user=user, object_type=obj._meta.label_lower, object_id=obj.pk, fields=fields, at=timezone.now()

@@ -33,7 +33,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from governance.access import get_visible_or_404, restrict, subtree_q
+from governance.access import Viewer, get_visible_or_404, restrict, subtree_q
 from governance.models import User
 from parties.models import Kind, Organization
 
@@ -103,7 +103,7 @@ class _Stage:
 
 
 def dashboard_for(
-    user: User | Any,
+    user: Viewer,
     *,
     node: Organization | int | str | None = None,
     since: dt.date | None = None,
@@ -120,6 +120,8 @@ def dashboard_for(
     ``rates``, ``children``, ``departments``, ``categories`` and ``weekly``.
     """
     since, until = period(since, until)
+    if not isinstance(user, User) or not user.is_active:
+        raise Http404
     root = _dashboard_node(user, node)
     tz = timezone.get_default_timezone()
     start = dt.datetime.combine(since, dt.time.min, tzinfo=tz)
@@ -177,10 +179,8 @@ def dashboard_for(
     }
 
 
-def _dashboard_node(user: Any, node: Organization | int | str | None) -> Organization | None:
+def _dashboard_node(user: User, node: Organization | int | str | None) -> Organization | None:
     """The chain node the dashboard is about, checked against the scope; None for the district."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        raise Http404
     if node is not None:
         pk = node.pk if isinstance(node, Organization) else node
         return get_visible_or_404(user, Organization.objects.all(), pk=pk)
@@ -266,7 +266,7 @@ def _figures(rows: Iterable[Mapping[str, Any]], keys: Iterable[str] = COUNTS) ->
     return {"totals": totals, "rates": _rates({**dict.fromkeys(COUNTS, 0), **totals})}
 
 
-def _node_label(user: Any, root: Organization | None) -> dict[str, Any]:
+def _node_label(user: User, root: Organization | None) -> dict[str, Any]:
     if root is not None:
         return {"id": root.pk, "code": root.code, "name": root.name, "kind": root.kind}
     return {"id": None, "code": None, "name": user.scope_label(), "kind": None}

@@ -4,13 +4,14 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from governance.access import get_visible_or_404, restrict, reveal_personal_data
+from governance.access import Viewer, get_visible_or_404, restrict, reveal_personal_data
+from governance.models import User
 
 from .filters import PetitionFilterSet
 from .models import Petition, PetitionEvent
 
 
-def petition_list_for(user: Any, params: Any = None) -> tuple[PetitionFilterSet, QuerySet[Petition]]:
+def petition_list_for(user: Viewer, params: Any = None) -> tuple[PetitionFilterSet, QuerySet[Petition]]:
     """The petitions ``user`` may see, filtered by ``params`` (status, node, grid, ...), newest first."""
     base = restrict(user, Petition.objects.all()).select_related("grid", "category", "department")
     filterset = PetitionFilterSet(params or None, queryset=base)
@@ -19,7 +20,7 @@ def petition_list_for(user: Any, params: Any = None) -> tuple[PetitionFilterSet,
     return filterset, queryset.order_by("-registered_at", "-id")
 
 
-def petition_detail_for(user: Any, petition_id: Any) -> Petition:
+def petition_detail_for(user: Viewer, petition_id: Any) -> Petition:
     """One petition with its timeline and follow-ups; 404 when missing or outside the scope."""
     queryset = Petition.objects.select_related(
         "grid", "grid__branch", "category", "department", "household__building", "registered_by"
@@ -30,7 +31,7 @@ def petition_detail_for(user: Any, petition_id: Any) -> Petition:
     return get_visible_or_404(user, queryset, pk=petition_id)
 
 
-def reporter_phone_visible(user: Any, petition: Petition) -> bool:
+def reporter_phone_visible(user: Viewer, petition: Petition) -> bool:
     """Whether the resident's phone is shown whole (detail page and API alike).
 
     PIPL (DESIGN.md, "The grids"): whole only to those whose scope covers the household. Department
@@ -39,6 +40,6 @@ def reporter_phone_visible(user: Any, petition: Petition) -> bool:
     resident's contact. Workers, officials and leadership whose chain scope covers the petition see
     it whole, and ``reveal_personal_data`` records each such viewing.
     """
-    if not petition.reporter_phone or user.is_department_staff:
+    if not isinstance(user, User) or not petition.reporter_phone or user.is_department_staff:
         return False
     return reveal_personal_data(user, petition, "reporter_phone")
