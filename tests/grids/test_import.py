@@ -330,3 +330,12 @@ def test_admin_confirm_after_the_data_changed_imports_nothing(buildings: Any, wo
     assert snapshot() == before
     follow = client.get(response["Location"])
     assert any(m.level_tag == "error" for m in follow.context["messages"])
+
+
+@pytest.mark.django_db
+def test_the_importer_does_not_run_without_an_acting_user(buildings: Any) -> None:
+    # Scope comes from the user; an import with nobody acting could write anywhere, so it never starts.
+    dataset = CSV(encoding="utf-8").create_dataset(csv_text(GOOD_ROWS))
+    with pytest.raises(TypeError, match="acting user"):
+        HouseholdResidentResource().import_data(dataset)
+    assert not Resident.objects.exists()
