@@ -19,7 +19,7 @@ if [ -z "${DATABASE_URL:-}" ] && [ -z "${REDIS_URL:-}" ]; then
 fi
 echo "make test: DATABASE_URL=${DATABASE_URL:-sqlite (embedded)} REDIS_URL=${REDIS_URL:-none}"
 
-bash scripts/ensure_chromium.sh || exit 1
+bash scripts/ensure_system_packages.sh || exit 1
 
 status=0
 echo "== ruff"; $BIN/ruff check . || status=1
