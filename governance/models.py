@@ -31,6 +31,21 @@ class Department(models.Model):
         return self.name
 
 
+class Satisfaction(models.TextChoices):
+    """The national five-level satisfaction scale (好差评, GB/T 39735): petitions' follow-ups, wishes' thanks."""
+
+    VERY_SATISFIED = "very_satisfied", _("very satisfied")
+    SATISFIED = "satisfied", _("satisfied")
+    BASICALLY_SATISFIED = "basically_satisfied", _("basically satisfied")
+    DISSATISFIED = "dissatisfied", _("dissatisfied")
+    VERY_DISSATISFIED = "very_dissatisfied", _("very dissatisfied")
+
+
+SATISFIED_LEVELS = frozenset(
+    {Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED}
+)
+
+
 class User(AbstractUser):
     """An account. Its scope is a node of the chain or a department; admins see everything."""
 

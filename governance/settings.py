@@ -215,6 +215,9 @@ SPECTACULAR_SETTINGS = {
 # Household count a grid is sized for (urban community grid: about 300 households).
 GRID_HOUSEHOLD_STANDARD = {"urban": 300}
 
+# A micro-wish published and unclaimed for longer than this is flagged to its community (微心愿).
+WISH_UNCLAIMED_DAYS = env.int("WANGGE_WISH_UNCLAIMED_DAYS", default=7)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

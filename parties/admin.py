@@ -11,7 +11,7 @@ from mptt.admin import DraggableMPTTAdmin
 from governance.admin import ScopedAdminMixin, ScopedModelAdmin
 
 from . import services
-from .models import Member, Organization
+from .models import Member, Organization, Wish, WishEvent
 
 
 @admin.register(Organization)
@@ -80,5 +80,40 @@ class MemberAdmin(ScopedModelAdmin):
     list_display = ("name", "organization", "in_service", "workplace")
     list_filter = ("in_service", "organization__kind")
     search_fields = ("name", "workplace", "organization__name")
-    autocomplete_fields = ("organization",)
+    autocomplete_fields = ("organization", "account")
     list_select_related = ("organization",)
+
+
+class WishEventInline(admin.TabularInline):
+    model = WishEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "action", "from_status", "to_status", "actor", "note")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Wish)
+class WishAdmin(ScopedModelAdmin):
+    """Read-only: a wish moves only through its steps on the wishes pages (parties.wishes)."""
+
+    list_display = ("title", "place", "status", "claimed_by", "recorded_at", "rating")
+    list_filter = ("status",)
+    search_fields = ("title", "place__name")
+    list_select_related = ("place", "claimed_by")
+    date_hierarchy = "recorded_at"
+    inlines = [WishEventInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class PartiesConfig(AppConfig):
     name = "parties"
     verbose_name = _("Party organisation chain")
+
+    def ready(self) -> None:
+        from . import home  # noqa: F401  (registers the home page panel)

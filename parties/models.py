@@ -8,6 +8,7 @@ from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
 
 from governance.access import Scope, ScopedQuerySet
+from governance.models import Satisfaction
 
 
 class Kind(models.TextChoices):
@@ -144,6 +145,15 @@ class Member(models.Model):
         _("in-service member"), default=False, help_text=_("在职党员: works elsewhere, reports to the community")
     )
     workplace = models.CharField(_("workplace unit"), max_length=100, blank=True)
+    account = models.OneToOneField(
+        "governance.User",
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="party_member",
+        help_text=_("The member's sign-in, to claim micro-wishes on the members' board."),
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope = Scope(node="organization")
@@ -159,3 +169,112 @@ class Member(models.Model):
     def clean(self) -> None:
         if self.in_service and not self.workplace:
             raise ValidationError({"workplace": _("An in-service member needs a workplace unit.")})
+
+
+# ------------------------------------------------------------------------------------ micro-wishes
+
+
+class WishStatus(models.TextChoices):
+    """群众点单 → 社区派单 → 党员接单 → 完成 → 评价."""
+
+    SUBMITTED = "submitted", _("wish recorded")
+    PUBLISHED = "published", _("published by the community")
+    CLAIMED = "claimed", _("claimed by a Party member")
+    FULFILLED = "fulfilled", _("fulfilled")
+    EVALUATED = "evaluated", _("thanked and rated")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+
+
+OPEN_WISH_STATUSES = frozenset({WishStatus.SUBMITTED, WishStatus.PUBLISHED, WishStatus.CLAIMED})
+# The communities (urban) and villages (rural) whose members see a wish on their board.
+COMMUNITY_KINDS: frozenset[str] = frozenset({Kind.COMMUNITY, Kind.VILLAGE})
+# Where a wish is recorded: a community or village, or a grid's Party node under one.
+WISH_PLACE_KINDS: frozenset[str] = COMMUNITY_KINDS | GRID_LEVEL_KINDS
+
+
+class Wish(models.Model):
+    """A resident's micro-wish (微心愿), published by the community for a Party member to fulfil.
+
+    Its status changes only through ``parties.wishes`` (the transition table), like a petition's.
+    The resident is named by a given name at most (shown masked on the members' board): a wish is
+    small help, not a case file.
+    """
+
+    place = models.ForeignKey(
+        Organization,
+        verbose_name=_("where"),
+        on_delete=models.PROTECT,
+        related_name="wishes",
+        limit_choices_to={"kind__in": sorted(WISH_PLACE_KINDS)},
+        help_text=_("The community or village, or the grid's Party branch, where the resident lives."),
+    )
+    title = models.CharField(_("wish"), max_length=100)
+    description = models.TextField(_("details"), max_length=1000, blank=True)
+    resident_name = models.CharField(_("resident's name"), max_length=50, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=WishStatus.choices, default=WishStatus.SUBMITTED, editable=False
+    )
+    recorded_by = models.ForeignKey(
+        "governance.User", verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), db_index=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True, editable=False)
+    claimed_by = models.ForeignKey(
+        Member, verbose_name=_("claimed by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="claimed_wishes", editable=False,
+    )
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True, editable=False)
+    fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True, editable=False)
+    fulfilment = models.TextField(_("what was done"), blank=True, editable=False)
+    rating = models.CharField(
+        _("resident's rating"), max_length=24, choices=Satisfaction.choices, blank=True, editable=False
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    # The staff whose part of the chain holds its place see it (the grid's worker, the community,
+    # the street); members reach it through ``parties.wishes`` (their own community's board).
+    scope = Scope(node="place")
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        verbose_name = _("micro-wish")
+        verbose_name_plural = _("micro-wishes")
+        indexes = [models.Index(fields=["place", "status"], name="wish_place_status")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("parties:wish", args=[self.pk])
+
+    @property
+    def masked_resident(self) -> str:
+        """The resident as the board shows them: the family name only (王**)."""
+        name = self.resident_name.strip()
+        return f"{name[0]}{'*' * (len(name) - 1)}" if len(name) > 1 else name
+
+
+class WishEvent(models.Model):
+    """One step of a wish's history; append-only, like a petition's timeline."""
+
+    wish = models.ForeignKey(Wish, verbose_name=_("micro-wish"), on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("action"), max_length=16)
+    from_status = models.CharField(_("from"), max_length=12, choices=WishStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=12, choices=WishStatus.choices)
+    actor = models.ForeignKey(
+        "governance.User", verbose_name=_("by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("at"))
+    note = models.TextField(_("note"), blank=True)
+
+    scope = Scope(via="wish")
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("micro-wish event")
+        verbose_name_plural = _("micro-wish events")
+
+    def __str__(self) -> str:
+        return f"{self.wish_id} {self.action} {self.at:%Y-%m-%d %H:%M}"

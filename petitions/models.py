@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from governance.access import Scope, ScopedQuerySet
+from governance.models import SATISFIED_LEVELS, Satisfaction  # noqa: F401  (the scale, read from here by this app)
 from grids.identity import mask_phone
 
 
@@ -279,21 +280,6 @@ class PetitionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.petition_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
-
-
-class Satisfaction(models.TextChoices):
-    """The national five-level scale (好差评, GB/T 39735)."""
-
-    VERY_SATISFIED = "very_satisfied", _("very satisfied")
-    SATISFIED = "satisfied", _("satisfied")
-    BASICALLY_SATISFIED = "basically_satisfied", _("basically satisfied")
-    DISSATISFIED = "dissatisfied", _("dissatisfied")
-    VERY_DISSATISFIED = "very_dissatisfied", _("very dissatisfied")
-
-
-SATISFIED_LEVELS = frozenset(
-    {Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED}
-)
 
 
 class FollowUp(models.Model):

@@ -15,7 +15,7 @@ from django.db import transaction
 from governance.models import Department, User
 from grids.identity import id_card_check_digit, id_card_hash
 from grids.models import Building, Grid, GridAssignment, Household, MemberResidence, Resident
-from parties.models import Kind, Member, Organization
+from parties.models import Kind, Member, Organization, Wish
 from parties.services import nested_set_numbers, reserve_tree_id
 from petitions.models import Category, Petition, ServiceArea
 
@@ -158,6 +158,7 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
     _seed_accounts(password, departments)
     if size == "small":
         _seed_petitions()
+        _seed_wishes(password)
     return {
         "chain nodes": Organization.objects.count(),
         "grids": Grid.objects.count(),
@@ -165,6 +166,7 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
         "households": Household.objects.count(),
         "residents": Resident.objects.count(),
         "party members": Member.objects.count(),
+        "micro-wishes": Wish.objects.count(),
         "departments": Department.objects.count(),
         "categories": Category.objects.count(),
         "users": User.objects.count(),
@@ -472,3 +474,58 @@ def _seed_accounts(password: str, departments: dict[str, Department]) -> None:
         user.save(update_fields=["password"])
         if username == "worker":
             GridAssignment.objects.get_or_create(grid=grid, user=user, role=GridAssignment.Role.FULL_TIME)
+
+
+WISH_STORIES = [
+    ("帮独居老人换灯泡", "3栋一楼王奶奶家客厅灯坏了，老人行动不便。", "王"),
+    ("陪同老人去医院复查", "周四上午需要有人陪同去市第一医院复查。", "李"),
+    ("辅导孩子功课", "双职工家庭，孩子三年级数学需要辅导。", "张"),
+    ("修理轮椅", "轮椅刹车失灵，希望有人帮忙修理。", "刘"),
+    ("代买药品", "降压药吃完了，腿脚不便无法去药店。", "陈"),
+    ("教老人用智能手机", "想学会用手机视频通话，和外地子女联系。", "赵"),
+]
+# How far along 群众点单 → 社区派单 → 党员接单 → 完成 → 评价 each demo wish gets.
+WISH_PATHS = ["submitted", "published", "published", "claimed", "fulfilled", "evaluated"]
+
+
+@transaction.atomic
+def _seed_wishes(password: str) -> None:
+    """Micro-wishes at every stage in the demo worker's community, and a Party member who can claim them.
+
+    The account ``member`` is a Party member of that community (linked through ``Member.account``):
+    their board shows the published wishes. Made through the real services.
+    """
+    from parties import wishes
+
+    worker = User.objects.get(username="worker")
+    branch = worker.scope_node
+    assert branch is not None
+    member_user, _ = User.objects.update_or_create(
+        username="member", defaults={"role": User.Role.WORKER, "first_name": "在职党员"}
+    )
+    member_user.set_password(password)
+    member_user.save(update_fields=["password"])
+    member = Member.objects.filter(account=member_user).first() or Member.objects.create(
+        name="周建华", organization=branch, in_service=True, workplace="区教育局", account=member_user
+    )
+    if Wish.objects.exists():
+        return
+    official = User.objects.get(username="official")
+    for i, path in enumerate(WISH_PATHS):
+        title, text, family = WISH_STORIES[i % len(WISH_STORIES)]
+        wish = wishes.wish_record(
+            actor=worker, place=branch, title=title, description=text, resident_name=f"{family}阿姨"
+        )
+        if path == "submitted":
+            continue
+        wishes.wish_publish(actor=official, wish_id=wish.pk)
+        if path == "published":
+            continue
+        wishes.wish_claim(actor=member_user, wish_id=wish.pk)
+        if path == "claimed":
+            continue
+        wishes.wish_fulfil(actor=member_user, wish_id=wish.pk, fulfilment="已上门帮忙，老人很满意。")
+        if path == "fulfilled":
+            continue
+        wishes.wish_evaluate(actor=worker, wish_id=wish.pk, rating="very_satisfied", note="居民送来感谢信")
+    assert member.account_id == member_user.pk
