@@ -18,9 +18,10 @@ from import_export.results import Result
 
 from governance.access import reveal_personal_data
 from governance.admin import ScopedModelAdmin
+from governance.spreadsheets import BoundedImportForm
 
 from . import services
-from .identity import id_card_hash, is_valid_id_card
+from .identity import id_card_hashes, is_valid_id_card
 from .importers import HouseholdExportResource, HouseholdResidentResource
 from .models import Building, Grid, GridAssignment, Household, MemberResidence, Resident
 
@@ -143,6 +144,7 @@ class HouseholdResidentImportMixin(ImportExportMixin):
     """Import of the one households-and-residents spreadsheet (CSV or XLSX), with a dry run first."""
 
     formats = [CSV, XLSX]
+    import_form_class = BoundedImportForm
 
     def get_import_resource_classes(self, request: HttpRequest) -> list[type[HouseholdResidentResource]]:
         return [HouseholdResidentResource]
@@ -247,7 +249,7 @@ class ResidentAdmin(HouseholdResidentImportMixin, ScopedModelAdmin):
         # The number is stored encrypted: a whole, valid number is found through its keyed hash.
         term = search_term.strip()
         if is_valid_id_card(term):
-            return queryset.filter(id_card_hash=id_card_hash(term)), False
+            return queryset.filter(id_card_hash__in=id_card_hashes(term)), False
         return super().get_search_results(request, queryset, search_term)
 
     def save_model(self, request: HttpRequest, obj: Resident, form: Any, change: bool) -> None:

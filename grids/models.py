@@ -4,11 +4,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from encrypted_fields.fields import EncryptedCharField
 
 from governance.access import Scope, ScopedQuerySet
 from parties.models import GRID_LEVEL_KINDS, HOUSEHOLD_KINDS, Member, Organization
 
+from .fields import PersonalDataField
 from .identity import mask_id_card, mask_phone
 
 
@@ -136,7 +136,7 @@ class Resident(models.Model):
         Household, verbose_name=_("household"), on_delete=models.CASCADE, related_name="residents"
     )
     name = models.CharField(_("name"), max_length=50)
-    id_card = EncryptedCharField(_("ID-card number"), max_length=18)
+    id_card: "models.CharField[str, str]" = PersonalDataField(_("ID-card number"), max_length=18)
     id_card_hash = models.CharField(
         _("ID-card look-up hash"), max_length=64, blank=True, null=True, unique=True, editable=False
     )
