@@ -30,18 +30,17 @@ def client_ip(request: HttpRequest) -> str | None:
     """The client's address for django-axes (``AXES_CLIENT_IP_CALLABLE``).
 
     The connection's address, unless it is one of ``TRUSTED_PROXIES``: then the address that proxy
-    put in X-Forwarded-For, read by django-ipware with the ``AXES_IPWARE_*`` settings. A client that
-    connects directly cannot choose its address by sending the header itself.
+    put in its header (``AXES_IPWARE_META_PRECEDENCE_ORDER``, X-Real-IP), read by django-ipware. A
+    client that connects directly cannot choose its address by sending the header itself.
     """
     remote = request.META.get("REMOTE_ADDR")
-    if not remote or not _trusted(remote) or not request.META.get("HTTP_X_FORWARDED_FOR"):
+    headers = settings.AXES_IPWARE_META_PRECEDENCE_ORDER
+    if not remote or not _trusted(remote) or not any(request.META.get(h) for h in headers):
         return remote
     from ipware import get_client_ip
 
     forwarded, _routable = get_client_ip(
-        request,
-        proxy_count=settings.AXES_IPWARE_PROXY_COUNT,
-        request_header_order=settings.AXES_IPWARE_META_PRECEDENCE_ORDER,
+        request, proxy_count=settings.AXES_IPWARE_PROXY_COUNT, request_header_order=headers
     )
     return forwarded or remote
 

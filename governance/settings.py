@@ -170,12 +170,13 @@ AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "governance.api.auth.lockout_response"
-# The client address: X-Forwarded-For only from a trusted reverse proxy (WANGGE_TRUSTED_PROXIES, the
-# proxy's own addresses), the connection's address otherwise; django-ipware reads the header.
+# The client address: the reverse proxy's header (X-Real-IP, which nginx overwrites with the address
+# it saw) only on a connection from a trusted proxy (WANGGE_TRUSTED_PROXIES: the proxy's own addresses
+# or networks); the connection's address otherwise. django-ipware reads the header.
 TRUSTED_PROXIES = env.list("WANGGE_TRUSTED_PROXIES", default=[])
 AXES_CLIENT_IP_CALLABLE = "governance.security.client_ip"
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-AXES_IPWARE_PROXY_COUNT = 1
+AXES_IPWARE_META_PRECEDENCE_ORDER = [env.str("WANGGE_CLIENT_IP_HEADER", default="HTTP_X_REAL_IP")]
+AXES_IPWARE_PROXY_COUNT = None
 
 # HTTPS behind the reverse proxy. In production each defaults to on and check --deploy is clean.
 SECURE_PROXY_SSL_HEADER = (
