@@ -141,7 +141,7 @@ def sign_in(
 ) -> int:
     """POST the token sign-in: through the trusted reverse proxy for ``via_proxy_for``, or directly."""
     client = APIClient()
-    meta: dict[str, str] = dict(headers)
+    meta: dict[str, Any] = dict(headers)
     if via_proxy_for is not None:
         meta.update(REMOTE_ADDR=PROXY, HTTP_X_REAL_IP=via_proxy_for)
     else:
