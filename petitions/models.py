@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from governance.access import Scope, ScopedQuerySet
-from grids.identity import mask_phone
+from grids.identity import mask_name, mask_phone
 
 
 class ServiceArea(models.TextChoices):
@@ -227,6 +227,10 @@ class Petition(models.Model):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.reporter_phone)
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.reporter_name)
 
     @property
     def is_open(self) -> bool:
