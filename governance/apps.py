@@ -9,7 +9,10 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
+        from .history import scope_historical_models
         from .middleware import session_started
+
+        scope_historical_models()
 
         # Session bookkeeping, not a business rule: the clocks of the idle and absolute timeouts
         # start with the sign-in, written with the session the sign-in saves anyway.

@@ -290,6 +290,10 @@ IMPORT_MAX_UNPACKED_BYTES = env.int("WANGGE_IMPORT_MAX_UNPACKED_BYTES", default=
 IMPORT_MAX_ROWS = env.int("WANGGE_IMPORT_MAX_ROWS", default=200_000)
 IMPORT_MAX_CELL_CHARS = env.int("WANGGE_IMPORT_MAX_CELL_CHARS", default=200)
 
+# The audit trail (django-simple-history) is read, never reverted or edited from the admin.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_EDIT = False
+
 # Household count a grid is sized for (urban community grid: about 300 households).
 GRID_HOUSEHOLD_STANDARD = {"urban": 300}
 

@@ -243,6 +243,14 @@ class ResidentAdmin(HouseholdResidentImportMixin, ScopedModelAdmin):
             reveal_personal_data(request.user, obj, PERSONAL_FIELDS)
         return super().render_change_form(request, context, *args, **kwargs)
 
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        # The audit trail shows past phone numbers whole (never the ID-card number, which it does not keep).
+        response = super().history_view(request, object_id, extra_context)
+        obj = self.get_queryset(request).filter(pk=object_id).first()
+        if obj is not None and response.status_code == 200:
+            reveal_personal_data(request.user, obj, "phone")
+        return response
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Resident], search_term: str
     ) -> tuple[QuerySet[Resident], bool]:

@@ -9,13 +9,14 @@ from django.utils.translation import gettext as _
 from mptt.admin import DraggableMPTTAdmin
 
 from governance.admin import ScopedAdminMixin, ScopedModelAdmin
+from governance.history import ScopedHistoryAdmin
 
 from . import services
 from .models import Member, Organization
 
 
 @admin.register(Organization)
-class OrganizationAdmin(ScopedAdminMixin, DraggableMPTTAdmin):
+class OrganizationAdmin(ScopedAdminMixin, ScopedHistoryAdmin, DraggableMPTTAdmin):
     """The chain as an indented, draggable tree. Every write goes through ``parties.services``."""
 
     list_display = ("tree_actions", "indented_title", "kind", "code", "secretary")

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.db.models.query_utils import DeferredAttribute
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from governance.access import Scope, ScopedQuerySet
 from grids.identity import mask_name, mask_phone
@@ -49,6 +50,8 @@ class Category(models.Model):
 
     # Reference data: every signed-in user reads the categories.
     scope = Scope(public=True)
+    # The audit trail of admin changes (django-simple-history): who, when, before, after.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["service_area", "code"]
