@@ -11,7 +11,7 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
@@ -66,6 +66,9 @@ class ScopedHistoryAdmin(SimpleHistoryAdmin):
     ) -> HttpResponse:
         if not self.tracked or not self._in_scope(request, object_id):
             raise Http404
+        # SIMPLE_HISTORY_REVERT_DISABLED only hides the button: a POST here would still revert.
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
 
 
