@@ -16,16 +16,26 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def documented_env() -> dict[str, str]:
+    """deploy/wangge.env.example, the file the README tells operators to fill in."""
+    values: dict[str, str] = {}
+    for line in (ROOT / "deploy" / "wangge.env.example").read_text().splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    return values
+
+
 def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
-    """The README's production environment, with ``overrides`` (None removes a variable)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WANGGE_"))}
+    """The documented production environment, its secrets generated, with ``overrides`` (None removes one)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WANGGE_", "DATABASE_", "REDIS_"))}
+    env.update(documented_env())
     env.update(
-        WANGGE_ENV="production",
         WANGGE_VAR_DIR=str(tmp_path / "var"),
         DJANGO_SECRET_KEY="s" * 20 + Fernet.generate_key().decode(),
         WANGGE_DATA_KEYS=Fernet.generate_key().decode(),
         WANGGE_ID_HASH_KEYS="h" * 10 + Fernet.generate_key().decode(),
-        DJANGO_ALLOWED_HOSTS="wangge.district.example",
         DJANGO_SETTINGS_MODULE="governance.settings",
     )
     for name, value in overrides.items():
@@ -34,6 +44,14 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         else:
             env[name] = value
     return env
+
+
+def test_the_documented_environment_names_every_secret_and_production_mode() -> None:
+    documented = documented_env()
+    assert documented["WANGGE_ENV"] == "production"
+    for name in ("DJANGO_SECRET_KEY", "WANGGE_DATA_KEYS", "WANGGE_ID_HASH_KEYS", "WANGGE_TRUSTED_PROXIES"):
+        assert name in documented
+        assert name in (ROOT / "README.md").read_text()
 
 
 def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
