@@ -9,6 +9,13 @@ Three secrets, each from its own variable, none derived from another:
 - ``WANGGE_ID_HASH_KEYS``: keys of the keyed hash (HMAC-SHA256) that finds a resident by ID-card
   number without decrypting; first is current, the others still match until the rotation is done.
 
+Upgrading from the releases that derived the data key from ``SECRET_KEY``: set
+``WANGGE_LEGACY_SECRET_KEY`` to the old ``DJANGO_SECRET_KEY`` (and ``WANGGE_SALT_KEY`` if it was set)
+and ``WANGGE_LEGACY_ID_HASH_KEY`` to the old hash key (the old ``WANGGE_ID_HASH_KEY``, else the old
+secret key); old values then still decrypt and match, decrypt-only, until ``rotate_personal_keys``
+has rewritten them; then unset both. Outside production the old embedded constant is such a legacy
+key by default (it is public: it protects nothing, but lets an existing ``var/`` be rotated).
+
 In production (``WANGGE_ENV=production``) each must be set, or the process refuses to start naming
 the variable. Otherwise (the embedded default, development, tests) a variable left unset is read
 from ``var/keys/<name>``, generated at random on first use (mode 0600): never a constant.
@@ -24,6 +31,9 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 PRODUCTION_VALUES = ("production", "prod")
+# What earlier releases used when DJANGO_SECRET_KEY was unset, and their default salt.
+OLD_EMBEDDED_SECRET = "wangge-embedded-default-not-for-production"
+OLD_SALT = "wangge-resident-data"
 
 
 class MissingKey(ImproperlyConfigured):
@@ -96,4 +106,26 @@ def load(var_dir: Path, environ: dict[str, str] | os._Environ[str] = os.environ)
                 raise MissingKey(f"{variable} is too short: use at least 32 random characters.")
         if secret_key in hash_keys:
             raise MissingKey("WANGGE_ID_HASH_KEYS must not repeat DJANGO_SECRET_KEY: each secret is separate.")
-    return {"SECRET_KEY": secret_key, "DATA_KEYS": data_keys, "ID_HASH_KEYS": hash_keys}
+    legacy_secret = environ.get("WANGGE_LEGACY_SECRET_KEY", "").strip() or ("" if production else OLD_EMBEDDED_SECRET)
+    legacy_data: list[str] = []
+    if legacy_secret:
+        salts = _split(environ.get("WANGGE_SALT_KEY", "")) or [OLD_SALT]
+        legacy_data = [legacy_fernet_key(legacy_secret, salt) for salt in salts]
+        legacy_hash = environ.get("WANGGE_LEGACY_ID_HASH_KEY", "").strip() or legacy_secret
+        hash_keys = [*hash_keys, legacy_hash]
+    return {
+        "SECRET_KEY": secret_key,
+        "DATA_KEYS": data_keys + legacy_data,
+        "ID_HASH_KEYS": hash_keys,
+    }
+
+
+def legacy_fernet_key(secret: str, salt: str) -> str:
+    """The key django-fernet-encrypted-fields derived from ``SECRET_KEY`` and a salt (earlier releases)."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+    kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=salt.encode(), iterations=100_000)
+    return base64.urlsafe_b64encode(kdf.derive(secret.encode())).decode()

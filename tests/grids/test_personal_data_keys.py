@@ -6,6 +6,7 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
 
 from grids import services
 from grids.identity import id_card_hash
@@ -107,3 +108,44 @@ class TestDuplicateOutsideScope:
         with pytest.raises(services.ValidationError) as refused:
             services.resident_create(actor=world.worker, household=other, name="张伟", id_card=valid_id_card(8))
         assert str(here) in " ".join(refused.value.message_dict["id_card"])
+
+
+@pytest.mark.django_db
+def test_numbers_encrypted_by_earlier_releases_still_read_and_are_rotated(world: World, settings: Any) -> None:
+    """Earlier releases derived the key from SECRET_KEY (the public embedded constant when unset)."""
+    from encrypted_fields.fields import EncryptedCharField
+
+    from governance.keys import OLD_EMBEDDED_SECRET, OLD_SALT, legacy_fernet_key
+
+    settings.DATA_KEYS = [NEW_DATA, legacy_fernet_key(OLD_EMBEDDED_SECRET, OLD_SALT)]
+    settings.ID_HASH_KEYS = [NEW_HASH, OLD_EMBEDDED_SECRET]
+    resident = ResidentFactory.create(household__building__grid=world.grid, id_card=valid_id_card(9))
+    # Rewrite the row as an earlier release stored it: the library's own derivation, the old hash.
+    with override_settings(SECRET_KEY=OLD_EMBEDDED_SECRET, SALT_KEY=[OLD_SALT]):
+        old_token = EncryptedCharField(max_length=18).get_prep_value(valid_id_card(9))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE grids_resident SET id_card = %s, id_card_hash = %s WHERE id = %s",
+            [old_token, id_card_hash(valid_id_card(9), OLD_EMBEDDED_SECRET), resident.pk],
+        )
+
+    assert Resident.objects.get(pk=resident.pk).id_card == valid_id_card(9)
+    call_command("rotate_personal_keys")
+    token, digest = stored(resident.pk)
+    assert Fernet(NEW_DATA.encode()).decrypt(token.encode()).decode() == valid_id_card(9)
+    assert digest == id_card_hash(valid_id_card(9), NEW_HASH)
+
+
+def test_production_takes_a_legacy_key_only_when_told(tmp_path: Any) -> None:
+    from governance import keys
+
+    env = {
+        "WANGGE_ENV": "production",
+        "DJANGO_SECRET_KEY": "s" * 50,
+        "WANGGE_DATA_KEYS": NEW_DATA,
+        "WANGGE_ID_HASH_KEYS": NEW_HASH,
+    }
+    assert keys.load(tmp_path, env)["DATA_KEYS"] == [NEW_DATA]
+    upgraded = keys.load(tmp_path, {**env, "WANGGE_LEGACY_SECRET_KEY": "old-secret"})
+    assert upgraded["DATA_KEYS"] == [NEW_DATA, keys.legacy_fernet_key("old-secret", keys.OLD_SALT)]
+    assert upgraded["ID_HASH_KEYS"] == [NEW_HASH, "old-secret"]
