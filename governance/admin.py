@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from .access import restrict
+from .history import ScopedHistoryAdmin
 from .models import Department, PersonalDataAccess, User
 
 
@@ -30,8 +31,8 @@ class ScopedAdminMixin:
         return field
 
 
-class ScopedModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    pass
+class ScopedModelAdmin(ScopedAdminMixin, ScopedHistoryAdmin):
+    """A model's admin: the pages' scope, and the audit trail of its changes (``governance.history``)."""
 
 
 @admin.register(Department)
@@ -44,7 +45,7 @@ class DepartmentAdmin(ScopedModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(ScopedAdminMixin, BaseUserAdmin):
+class UserAdmin(ScopedAdminMixin, ScopedHistoryAdmin, BaseUserAdmin):  # type: ignore[misc]
     list_display = ("username", "get_full_name", "role", "scope_node", "department", "is_active")
     list_filter = ("role", "is_active", "is_staff", "department")
     list_select_related = ("scope_node", "department")

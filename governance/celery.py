@@ -20,5 +20,8 @@ def setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         settings.OVERDUE_SCAN_SECONDS, sender.signature("petitions.tasks.scan_overdue"), name="scan overdue"
     )
     sender.add_periodic_task(
+        settings.HEARTBEAT_SECONDS, sender.signature("governance.tasks.heartbeat"), name="heartbeat"
+    )
+    sender.add_periodic_task(
         crontab(hour=3, minute=17), sender.signature("petitions.tasks.purge_idempotency_keys"), name="purge keys"
     )

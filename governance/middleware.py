@@ -7,10 +7,15 @@ choose the same way: the ``django_language`` cookie, or ``Accept-Language`` on `
 (an integration sets its language explicitly; a browser's default does not count there either way).
 """
 
+import time
+from collections.abc import Callable
+
 from django.conf import settings
-from django.http import HttpRequest
+from django.contrib.auth import SESSION_KEY, logout
+from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
+from django.utils.cache import patch_cache_control
 
 
 class ChineseByDefaultLocaleMiddleware(LocaleMiddleware):
@@ -24,3 +29,57 @@ class ChineseByDefaultLocaleMiddleware(LocaleMiddleware):
             language = settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class SessionTimeoutMiddleware:
+    """Ends a signed-in session idle for ``SESSION_IDLE_SECONDS`` or older than ``SESSION_COOKIE_AGE``.
+
+    The absolute limit is the session's expiry, set once at sign-in and never extended; the idle one
+    is checked against the last request seen, recorded at most once a minute (not a write per request).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            now = int(time.time())
+            session = request.session
+            started = session.get(STARTED_KEY)
+            seen = session.get(SEEN_KEY, now)
+            if started is None:
+                session[STARTED_KEY] = session[SEEN_KEY] = now
+            elif now - seen > settings.SESSION_IDLE_SECONDS or now - started > settings.SESSION_COOKIE_AGE:
+                logout(request)
+            elif now - seen >= 60:
+                session[SEEN_KEY] = now
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every answer to a signed-in user, the API and the admin: any of
+    them may carry residents' personal data, which no browser or proxy cache should keep."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        if signed_in or request.path.startswith(("/api/", "/admin/")):
+            patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+STARTED_KEY = "wangge_started"
+SEEN_KEY = "wangge_seen"
+
+
+def session_started(sender: object, request: HttpRequest | None = None, **kwargs: object) -> None:
+    """At sign-in: both clocks start (``user_logged_in`` receiver, see ``GovernanceConfig.ready``)."""
+    # Only a session sign-in (the API's token sign-in sends the same signal and has no session).
+    if request is not None and hasattr(request, "session") and SESSION_KEY in request.session:
+        now = int(time.time())
+        request.session[STARTED_KEY] = request.session[SEEN_KEY] = now

@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from .scope import Scope
 
@@ -21,6 +22,8 @@ class Department(models.Model):
 
     # Reference data: every signed-in user reads the list of departments.
     scope = Scope(public=True)
+    # The audit trail of admin changes (django-simple-history): who, when, before, after.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]
@@ -75,6 +78,8 @@ class User(AbstractUser):
 
     # Officials see the accounts under their node; department staff, their colleagues.
     scope = Scope(node="scope_node", department="department")
+    # The audit trail of admin changes (django-simple-history): who, when, before, after.
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
     class Meta:
         verbose_name = _("user")

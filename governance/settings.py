@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from django.utils.translation import gettext_lazy as _
 
+from governance import keys
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -17,13 +19,21 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 VAR_DIR = Path(env.str("WANGGE_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# The embedded default generates nothing secret; a production install must set its own.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="wangge-embedded-default-not-for-production")
-# Salt for the encrypted resident fields (django-fernet-encrypted-fields).
-SALT_KEY = env.list("WANGGE_SALT_KEY", default=["wangge-resident-data"])
-# Key for the keyed hash that lets us find a resident by ID-card number without decrypting.
-ID_HASH_KEY = env.str("WANGGE_ID_HASH_KEY", default=SECRET_KEY)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+# Production mode: WANGGE_ENV=production. Then every secret must come from the environment (the
+# process refuses to start naming the missing variable) and the HTTPS settings default to on.
+PRODUCTION = keys.is_production()
+# Each secret separate (governance.keys): SECRET_KEY for sessions and CSRF, DATA_KEYS encrypt ID-card
+# numbers (grids.fields), ID_HASH_KEYS key the look-up hash (grids.identity). Outside production an
+# unset one is generated at random into var/keys/ (mode 0600) on first use.
+_keys = keys.load(VAR_DIR)
+SECRET_KEY = str(_keys["SECRET_KEY"])
+DATA_KEYS: list[str] = list(_keys["DATA_KEYS"])  # type: ignore[call-overload]
+ID_HASH_KEYS: list[str] = list(_keys["ID_HASH_KEYS"])  # type: ignore[call-overload]
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise keys.MissingKey("DJANGO_ALLOWED_HOSTS is not set: list the host names this installation serves.")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -42,6 +52,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
+    "simple_history",
     "governance",
     "parties",
     "grids",
@@ -58,6 +70,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Idle and absolute session timeouts; no-store on every answer that may carry personal data.
+    "governance.middleware.SessionTimeoutMiddleware",
+    "governance.middleware.NoStoreMiddleware",
+    # Who made each admin change, for the audit trail (django-simple-history).
+    "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: it answers locked-out sign-ins.
     "axes.middleware.AxesMiddleware",
 ]
@@ -102,6 +120,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
+    # Not a rule on the password: Django calls it when a password changes, to revoke API tokens.
+    {"NAME": "governance.security.RevokeTokensOnPasswordChange"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -137,16 +157,65 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# django-axes: throttle failed sign-ins per pair of username and address, so an attacker's address
-# is locked for the account it guesses at without locking that user out elsewhere, or other users.
+# django-axes: failed sign-ins are counted per pair of username and client address (an attacker's
+# address is locked for the account it guesses at; the real user from their usual address is not),
+# and per address across usernames with a higher limit (governance.security.failure_limit).
 # Locked out: 429 with Retry-After (JSON {"detail": ...} under /api/), see governance.api.auth.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
-AXES_COOLOFF_TIME = 0.25  # hours
+AXES_FAILURE_LIMIT = "governance.security.failure_limit"
+SIGNIN_FAILURES_PER_ACCOUNT = env.int("AXES_FAILURE_LIMIT", default=10)
+SIGNIN_FAILURES_PER_ADDRESS = env.int("WANGGE_SIGNIN_FAILURES_PER_ADDRESS", default=50)
+AXES_COOLOFF_TIME = env.float("WANGGE_SIGNIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "governance.api.auth.lockout_response"
+# The client address: the reverse proxy's header (X-Real-IP, which nginx overwrites with the address
+# it saw) only on a connection from a trusted proxy (WANGGE_TRUSTED_PROXIES: the proxy's own addresses
+# or networks); the connection's address otherwise. django-ipware reads the header.
+TRUSTED_PROXIES = env.list("WANGGE_TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "governance.security.client_ip"
+AXES_IPWARE_META_PRECEDENCE_ORDER = [env.str("WANGGE_CLIENT_IP_HEADER", default="HTTP_X_REAL_IP")]
+AXES_IPWARE_PROXY_COUNT = None
+
+# HTTPS behind the reverse proxy. In production each defaults to on and check --deploy is clean.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("WANGGE_BEHIND_TLS_PROXY", default=PRODUCTION) else None
+)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
+# The preload directive only matters if the host is submitted to the browsers' list; harmless on an intranet.
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=PRODUCTION)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=PRODUCTION)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=PRODUCTION)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Sessions: idle and absolute timeouts (governance.middleware.SessionTimeoutMiddleware).
+SESSION_IDLE_SECONDS = env.int("WANGGE_SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_COOKIE_AGE = env.int("WANGGE_SESSION_MAX_SECONDS", default=10 * 60 * 60)
+# Argon2 for new and changed passwords; older hashes still verify and are upgraded at sign-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# Content Security Policy (django-csp): our own files only, no inline script or style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under var/.
 if REDIS_URL:
@@ -171,6 +240,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wangge@localhost")
 OVERDUE_SCAN_SECONDS = env.int("WANGGE_OVERDUE_SCAN_SECONDS", default=60)
+# Beat's heartbeat for /healthz: sent this often, stale (beat or every worker down) after the second.
+HEARTBEAT_SECONDS = env.int("WANGGE_HEARTBEAT_SECONDS", default=60)
+HEARTBEAT_MAX_AGE_SECONDS = env.int("WANGGE_HEARTBEAT_MAX_AGE_SECONDS", default=180)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -183,7 +255,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # JSON in and out (the browsable docs are /api/docs/).
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # The services' ValidationError → 400 per field, workflow.TransitionNotAllowed → 409.
     "EXCEPTION_HANDLER": "governance.api.errors.exception_handler",
@@ -211,6 +283,16 @@ SPECTACULAR_SETTINGS = {
         "GridKindEnum": "grids.models.Grid.Kind",
     },
 }
+
+# Spreadsheet imports (governance.spreadsheets): refused before parsing beyond these.
+IMPORT_MAX_BYTES = env.int("WANGGE_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+IMPORT_MAX_UNPACKED_BYTES = env.int("WANGGE_IMPORT_MAX_UNPACKED_BYTES", default=200 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("WANGGE_IMPORT_MAX_ROWS", default=200_000)
+IMPORT_MAX_CELL_CHARS = env.int("WANGGE_IMPORT_MAX_CELL_CHARS", default=200)
+
+# The audit trail (django-simple-history) is read, never reverted or edited from the admin.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_EDIT = False
 
 # Household count a grid is sized for (urban community grid: about 300 households).
 GRID_HOUSEHOLD_STANDARD = {"urban": 300}

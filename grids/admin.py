@@ -1,4 +1,6 @@
+import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -8,7 +10,7 @@ from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -18,11 +20,16 @@ from import_export.results import Result
 
 from governance.access import reveal_personal_data
 from governance.admin import ScopedModelAdmin
+from governance.spreadsheets import BoundedImportForm
 
 from . import services
-from .identity import id_card_hash, is_valid_id_card
+from .identity import id_card_hashes, is_valid_id_card
 from .importers import HouseholdExportResource, HouseholdResidentResource
 from .models import Building, Grid, GridAssignment, Household, MemberResidence, Resident
+
+# The residents found by a whole ID-card number, by token (ResidentAdmin.search_view).
+FOUND_SESSION_KEY = "grids_resident_found"
+FOUND_VAR = "found"
 
 PERSONAL_FIELDS = "id_card,phone"
 
@@ -143,6 +150,7 @@ class HouseholdResidentImportMixin(ImportExportMixin):
     """Import of the one households-and-residents spreadsheet (CSV or XLSX), with a dry run first."""
 
     formats = [CSV, XLSX]
+    import_form_class = BoundedImportForm
 
     def get_import_resource_classes(self, request: HttpRequest) -> list[type[HouseholdResidentResource]]:
         return [HouseholdResidentResource]
@@ -221,6 +229,7 @@ class ResidentAdmin(HouseholdResidentImportMixin, ScopedModelAdmin):
     autocomplete_fields = ("household",)
     list_select_related = ("household__building",)
     resource_classes = [HouseholdResidentResource]
+    change_list_template = "admin/grids/resident/change_list.html"
 
     @admin.display(description=gettext_lazy("phone"))
     def masked_phone(self, obj: Resident) -> str:
@@ -241,13 +250,54 @@ class ResidentAdmin(HouseholdResidentImportMixin, ScopedModelAdmin):
             reveal_personal_data(request.user, obj, PERSONAL_FIELDS)
         return super().render_change_form(request, context, *args, **kwargs)
 
+    def get_urls(self) -> list[Any]:
+        search = path("search/", self.admin_site.admin_view(self.search_view), name="grids_resident_search")
+        return [search, *super().get_urls()]
+
+    def search_view(self, request: HttpRequest) -> HttpResponse:
+        """The search box's POST: a whole ID-card number is looked up by its keyed hashes, kept in the
+        session under a random token, and the list is shown for ``?found=<token>``, so the number is
+        never in a URL (nor in an access log). Any other term is searched as usual (``?q=``)."""
+        changelist = reverse("admin:grids_resident_changelist")
+        term = request.POST.get("q", "").strip() if request.method == "POST" else ""
+        if is_valid_id_card(term):
+            token = secrets.token_urlsafe(12)
+            found = dict(list(request.session.get(FOUND_SESSION_KEY, {}).items())[-9:])
+            found[token] = id_card_hashes(term)
+            request.session[FOUND_SESSION_KEY] = found
+            return HttpResponseRedirect(f"{changelist}?{urlencode({FOUND_VAR: token})}")
+        return HttpResponseRedirect(f"{changelist}?{urlencode({'q': term})}" if term else changelist)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        token = request.GET.get(FOUND_VAR)
+        if token is not None:
+            # The admin refuses parameters that are not filters: take ours out before it looks.
+            query = request.GET.copy()
+            del query[FOUND_VAR]
+            request.GET = query  # type: ignore[assignment]
+            request.resident_found = request.session.get(FOUND_SESSION_KEY, {}).get(token, [])  # type: ignore[attr-defined]
+        return super().changelist_view(request, extra_context)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Resident]:
+        queryset = super().get_queryset(request)
+        found = getattr(request, "resident_found", None)
+        return queryset if found is None else queryset.filter(id_card_hash__in=found)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        # The audit trail shows past phone numbers whole (never the ID-card number, which it does not keep).
+        response = super().history_view(request, object_id, extra_context)
+        obj = self.get_queryset(request).filter(pk=object_id).first()
+        if obj is not None and response.status_code == 200:
+            reveal_personal_data(request.user, obj, "phone")
+        return response
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Resident], search_term: str
     ) -> tuple[QuerySet[Resident], bool]:
         # The number is stored encrypted: a whole, valid number is found through its keyed hash.
         term = search_term.strip()
         if is_valid_id_card(term):
-            return queryset.filter(id_card_hash=id_card_hash(term)), False
+            return queryset.filter(id_card_hash__in=id_card_hashes(term)), False
         return super().get_search_results(request, queryset, search_term)
 
     def save_model(self, request: HttpRequest, obj: Resident, form: Any, change: bool) -> None:

@@ -34,10 +34,16 @@ def id_card_check_digit(first17: str) -> str:
     return _ID_CHECK[total % 11]
 
 
-def id_card_hash(value: str) -> str:
-    """Keyed hash (HMAC-SHA256) of a normalised ID-card number, for look-up and duplicates."""
-    key = settings.ID_HASH_KEY.encode()
-    return hmac.new(key, normalise_id_card(value).encode(), hashlib.sha256).hexdigest()
+def id_card_hash(value: str, key: str | None = None) -> str:
+    """Keyed hash (HMAC-SHA256) of a normalised ID-card number under the current key, for look-up and duplicates."""
+    secret = (key if key is not None else settings.ID_HASH_KEYS[0]).encode()
+    return hmac.new(secret, normalise_id_card(value).encode(), hashlib.sha256).hexdigest()
+
+
+def id_card_hashes(value: str) -> list[str]:
+    """The number's hash under every ``ID_HASH_KEYS`` key, current first: what a look-up must match
+    while ``rotate_personal_keys`` has not yet re-hashed every resident."""
+    return [id_card_hash(value, key) for key in settings.ID_HASH_KEYS]
 
 
 def mask_phone(value: str | None) -> str:

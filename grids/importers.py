@@ -21,13 +21,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from import_export import fields, resources, widgets
+from import_export import fields, widgets
 from import_export.instance_loaders import BaseInstanceLoader
 from import_export.results import Result
 
 from governance.access import restrict
+from governance.spreadsheets import SafeExportResource, formula_error
 
-from .identity import id_card_hash, mask_id_card, mask_phone, normalise_id_card
+from .identity import id_card_hash, id_card_hashes, mask_id_card, mask_phone, normalise_id_card
 from .models import Building, Household, Resident
 from .services import duplicate_id_card_message, id_card_error, name_error, phone_error
 
@@ -194,13 +195,19 @@ class ResidentByIdCardLoader(BaseInstanceLoader):
 
     def __init__(self, resource: "HouseholdResidentResource", dataset: Any = None) -> None:
         super().__init__(resource, dataset)
-        hashes = list(resource.id_card_hashes.values())
+        # Indexed by the current hash; a resident not yet re-hashed by a key rotation is found by its old one.
+        current_of = {
+            candidate: current
+            for id_card, current in resource.id_card_hashes.items()
+            for candidate in [current, *id_card_hashes(id_card)[1:]]
+        }
+        hashes = list(current_of)
         self.residents: dict[str, Resident] = {}
         queryset = Resident.objects.select_related("household__building")
         for start in range(0, len(hashes), BATCH_SIZE):
             for resident in queryset.filter(id_card_hash__in=hashes[start : start + BATCH_SIZE]):
                 assert resident.id_card_hash is not None
-                self.residents[resident.id_card_hash] = resident
+                self.residents[current_of[resident.id_card_hash]] = resident
                 resource.stored_values[resident.pk] = resource.comparable(resident)
 
     def get_instance(self, row: Any) -> Resident | None:
@@ -208,7 +215,7 @@ class ResidentByIdCardLoader(BaseInstanceLoader):
         return self.residents.get(digest) if digest else None
 
 
-class HouseholdResidentResource(resources.ModelResource):
+class HouseholdResidentResource(SafeExportResource):
     """One row per resident; households found or created by (building code, room).
 
     ``before_import`` reads the whole file once: it maps the headers, looks up the buildings (only
@@ -303,6 +310,10 @@ class HouseholdResidentResource(resources.ModelResource):
         headers = dataset.headers
         wanted = [(i, h) for i, h in enumerate(headers) if h in COLUMNS]
         for number, values in enumerate(dataset, 1):
+            for i, h in wanted:
+                refused = formula_error(values[i])
+                if refused:
+                    self._error(number, h, refused)
             row = {h: cell_text(values[i]) for i, h in wanted}
             if not any(row.values()):
                 self.blank_rows.add(number)
@@ -405,7 +416,7 @@ class HouseholdResidentResource(resources.ModelResource):
                 errors.setdefault(field.column_name, str(exc))
         if stored_household_id is not None and stored_household_id != instance.household_id and BUILDING not in errors:
             holder = Household.objects.select_related("building").get(pk=stored_household_id)
-            errors.setdefault(ID_CARD, duplicate_id_card_message(holder))
+            errors.setdefault(ID_CARD, duplicate_id_card_message(holder, actor=kwargs.get("user")))
         if errors:
             raise ValidationError({column: ValidationError(text, code="invalid") for column, text in errors.items()})
 
@@ -432,7 +443,7 @@ class HouseholdResidentResource(resources.ModelResource):
         super().after_import(dataset, result, **kwargs)
 
 
-class HouseholdExportResource(resources.ModelResource):
+class HouseholdExportResource(SafeExportResource):
     """The household list: building code, room, kind and how many residents (no personal data)."""
 
     building = fields.Field(attribute="building__code", column_name=BUILDING)

@@ -4,11 +4,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from encrypted_fields.fields import EncryptedCharField
+from simple_history.models import HistoricalRecords
 
 from governance.access import Scope, ScopedQuerySet
 from parties.models import GRID_LEVEL_KINDS, HOUSEHOLD_KINDS, Member, Organization
 
+from .fields import PersonalDataField
 from .identity import mask_id_card, mask_phone
 
 
@@ -34,6 +35,8 @@ class Grid(models.Model):
     objects = ScopedQuerySet.as_manager()
     # A grid is visible with its leading node; a street has a few hundred, passed on as a list of ids.
     scope = Scope(node="branch", id_list=True)
+    # The audit trail of admin changes (django-simple-history): who, when, before, after.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]
@@ -72,6 +75,8 @@ class Building(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope = Scope(via="grid")
+    # The audit trail of admin changes (django-simple-history): who, when, before, after.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]
@@ -112,6 +117,8 @@ class Household(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope = Scope(via="building__grid")
+    # The audit trail of admin changes (django-simple-history): who, when, before, after.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["building_id", "room"]
@@ -136,7 +143,7 @@ class Resident(models.Model):
         Household, verbose_name=_("household"), on_delete=models.CASCADE, related_name="residents"
     )
     name = models.CharField(_("name"), max_length=50)
-    id_card = EncryptedCharField(_("ID-card number"), max_length=18)
+    id_card: "models.CharField[str, str]" = PersonalDataField(_("ID-card number"), max_length=18)
     id_card_hash = models.CharField(
         _("ID-card look-up hash"), max_length=64, blank=True, null=True, unique=True, editable=False
     )
@@ -144,6 +151,8 @@ class Resident(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope = Scope(via="household__building__grid")
+    # The audit trail of admin changes (django-simple-history): who, when, before, after.
+    history = HistoricalRecords(excluded_fields=["id_card", "id_card_hash"])
 
     class Meta:
         ordering = ["household_id", "id"]
@@ -180,6 +189,8 @@ class GridAssignment(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope = Scope(via="grid")
+    # The audit trail of admin changes (django-simple-history): who, when, before, after.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("grid staff assignment")
@@ -205,6 +216,8 @@ class MemberResidence(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope = Scope(via="household")
+    # The audit trail of admin changes (django-simple-history): who, when, before, after.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("Party member's residence")

@@ -8,14 +8,17 @@ bulk through django-import-export, but with the same rules: the same messages fr
 
 from dataclasses import dataclass
 
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from governance.access import restrict
 from governance.models import User
 
-from .identity import id_card_hash, is_valid_id_card, is_valid_phone, normalise_id_card
+from .fields import data_fernet
+from .identity import id_card_hash, id_card_hashes, is_valid_id_card, is_valid_phone, normalise_id_card
 from .models import Household, Resident
 
 NAME_MAX_LENGTH = Resident._meta.get_field("name").max_length or 50
@@ -48,12 +51,22 @@ def name_error(value: str) -> str | None:
     return None
 
 
-def duplicate_id_card_message(household: Household | None) -> str:
-    if household is None:
-        return _("A resident with this ID-card number is already registered.")
-    return _("A resident with this ID-card number is already registered in household %(household)s.") % {
-        "household": household
-    }
+def duplicate_id_card_message(household: Household | None, *, actor: User | None = None) -> str:
+    """The refusal of an ID-card number already registered.
+
+    The holder's household is named only when it is within ``actor``'s scope: outside it, the
+    message says nothing about where, or that the number is someone's (an ID-card number, like a
+    household, must not be found out from outside the scope).
+    """
+    if (
+        household is not None
+        and actor is not None
+        and restrict(actor, Household.objects.filter(pk=household.pk)).exists()
+    ):
+        return _("A resident with this ID-card number is already registered in household %(household)s.") % {
+            "household": household
+        }
+    return _("This ID-card number cannot be registered here; ask the district administrator.")
 
 
 @dataclass(frozen=True)
@@ -93,12 +106,14 @@ def resident_clean(
     errors.update({field: error for field, error in checks.items() if error})
     digest = id_card_hash(id_card) if "id_card" not in errors else ""
     if digest:
-        holders = Resident.objects.filter(id_card_hash=digest).select_related("household__building")
+        holders = Resident.objects.filter(id_card_hash__in=id_card_hashes(id_card)).select_related(
+            "household__building"
+        )
         if resident is not None and resident.pk is not None:
             holders = holders.exclude(pk=resident.pk)
         holder = holders.first()
         if holder is not None:
-            errors["id_card"] = duplicate_id_card_message(holder.household)
+            errors["id_card"] = duplicate_id_card_message(holder.household, actor=actor)
     if errors:
         raise ValidationError(errors)
     assert household is not None
@@ -115,9 +130,7 @@ def _save(resident: Resident) -> None:
 
 
 @transaction.atomic
-def resident_create(
-    *, actor: User, household: Household, name: str, id_card: str, phone: str = ""
-) -> Resident:
+def resident_create(*, actor: User, household: Household, name: str, id_card: str, phone: str = "") -> Resident:
     """Register a resident in ``household``; the ID-card look-up hash is set from the number."""
     data = resident_clean(actor=actor, household=household, name=name, id_card=id_card, phone=phone)
     resident = Resident(
@@ -145,9 +158,7 @@ def resident_update(
     # The current household must be in scope too: one cannot take a resident from another grid.
     if not restrict(actor, Resident.objects.filter(pk=resident.pk)).exists():
         raise ValidationError({"household": _("Choose a household in your area.")})
-    data = resident_clean(
-        actor=actor, household=household, name=name, id_card=id_card, phone=phone, resident=resident
-    )
+    data = resident_clean(actor=actor, household=household, name=name, id_card=id_card, phone=phone, resident=resident)
     resident.household = data.household
     resident.name = data.name
     resident.id_card = data.id_card
@@ -163,3 +174,55 @@ def resident_delete(*, actor: User, resident: Resident) -> None:
     if not restrict(actor, Resident.objects.filter(pk=resident.pk)).exists():
         raise ValidationError(_("This resident is not in your area."))
     resident.delete()
+
+
+@dataclass(frozen=True)
+class RotationBatch:
+    """One batch of ``residents_rotate_keys``: how many rows it rewrote, and where the next starts."""
+
+    examined: int
+    rewritten: int
+    last_pk: int
+
+
+def residents_rotate_keys(*, after_pk: int = 0, batch_size: int = 500) -> RotationBatch:
+    """Re-encrypt under the current ``DATA_KEYS`` key and re-hash under the current ``ID_HASH_KEYS`` key
+    the residents after ``after_pk`` (one batch, in one transaction, rows locked).
+
+    A row already under both current keys is left alone, so the rotation is safely resumable: run
+    it again from the start, or from the last batch reported, after an interruption. An operator's
+    command (``manage.py rotate_personal_keys``), not a user's act: it changes no visible value.
+    A value no key can decrypt stops the rotation naming the resident's id, before anything of
+    its batch is written.
+    """
+    current = Fernet(settings.DATA_KEYS[0].encode())
+    every_key = data_fernet()
+    table = connection.ops.quote_name(Resident._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, id_card, id_card_hash FROM {table} WHERE id > %s ORDER BY id LIMIT %s{lock}",
+                [after_pk, batch_size],
+            )
+            rows = cursor.fetchall()
+        rewritten = 0
+        for pk, token, digest in rows:
+            try:
+                plain = every_key.decrypt(token.encode()).decode()
+            except InvalidToken as exc:
+                raise ValidationError(
+                    _("The ID-card number of resident %(id)d cannot be decrypted with any key of WANGGE_DATA_KEYS.")
+                    % {"id": pk}
+                ) from exc
+            new_digest = id_card_hash(plain)
+            try:
+                current.decrypt(token.encode())
+                encrypted_now = True
+            except InvalidToken:
+                encrypted_now = False
+            if encrypted_now and digest == new_digest:
+                continue
+            Resident.objects.filter(pk=pk).update(id_card=plain, id_card_hash=new_digest)
+            rewritten += 1
+    return RotationBatch(examined=len(rows), rewritten=rewritten, last_pk=rows[-1][0] if rows else after_pk)

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from mptt.managers import TreeManager
 from mptt.models import MPTTModel, TreeForeignKey
 from mptt.querysets import TreeQuerySet
+from simple_history.models import HistoricalRecords
 
 from governance.access import Scope, ScopedQuerySet
 from governance.models import Satisfaction
@@ -101,6 +102,8 @@ class Organization(MPTTModel):
     objects = TreeManager.from_queryset(OrganizationQuerySet)()
     # A worker or official sees the subtree of their own node.
     scope = Scope(node="")
+    # The audit trail of admin changes (django-simple-history): who, when, before, after.
+    history = HistoricalRecords(excluded_fields=["lft", "rght", "level", "tree_id"])  # mptt adds these late
 
     class Meta:
         verbose_name = _("chain node")
@@ -157,6 +160,8 @@ class Member(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope = Scope(node="organization")
+    # The audit trail of admin changes (django-simple-history): who, when, before, after.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["organization_id", "name"]

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -6,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from governance.admin import ScopedModelAdmin
 
 from .models import Category, FollowUp, Petition, PetitionEvent, Reminder
+from .selectors import reporter_phone_visible
+
+PERSONAL_FIELDS = ("reporter_name", "reporter_phone")
 
 
 @admin.register(Category)
@@ -65,6 +70,20 @@ class PetitionAdmin(ScopedModelAdmin):
         if by_number is not None:
             return queryset.filter(by_number), False
         return super().get_search_results(request, queryset, search_term)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if getattr(request.user, "is_department_staff", False):
+            # Department staff get the resident through the grid worker (selectors.reporter_phone_visible).
+            fields = [f for f in fields if f not in PERSONAL_FIELDS]
+        return fields
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        # The page shows the resident's name and phone whole: the same rule as the pages, which logs the viewing.
+        obj = kwargs.get("obj")
+        if obj is not None and obj.pk:
+            reporter_phone_visible(request.user, obj)
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

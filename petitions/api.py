@@ -39,7 +39,7 @@ from governance.api.pagination import Pagination
 from governance.api.throttling import WriteRateThrottle
 from governance.api.views import LIST_ERRORS, ScopedListView
 from governance.models import Department, User
-from grids.identity import mask_phone
+from grids.identity import mask_name, mask_phone
 from grids.models import Grid, Household
 from parties.models import Kind
 
@@ -70,6 +70,19 @@ class ReporterPhoneField(serializers.Field):
         return petition.reporter_phone if shown else mask_phone(petition.reporter_phone)
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class ReporterNameField(serializers.Field):
+    """The resident's name: whole exactly where the phone is (the same context), else 张**."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, petition: Petition) -> str:
+        whole = self.context.get("phone_whole")
+        shown = whole(petition) if callable(whole) else bool(whole)
+        return petition.reporter_name if shown else mask_name(petition.reporter_name)
+
+
 def _moment(**kwargs: Any) -> serializers.DateTimeField:
     return serializers.DateTimeField(read_only=True, **kwargs)
 
@@ -95,7 +108,10 @@ class PetitionSerializer(serializers.Serializer):
     household = serializers.IntegerField(
         source="household_id", read_only=True, allow_null=True, help_text="The household's id, if about one."
     )
-    reporter_name = serializers.CharField(read_only=True)
+    reporter_name = ReporterNameField(
+        help_text="Masked (张**) where the phone is masked: in lists, and for users whose chain scope "
+        "does not cover the petition."
+    )
     reporter_phone = ReporterPhoneField(
         help_text="Masked (138****5678), except in the answer to its registration and in the petition's "
         "detail for users whose chain scope covers it (each such viewing is recorded)."
@@ -234,8 +250,16 @@ WRITE_ACTIONS = frozenset({"create", *(_step_action_name(step) for step in STEPS
 
 
 def _phone_whole(user: Any) -> Callable[[Petition], bool]:
-    # One PIPL rule for the page and the API (selectors.reporter_phone_visible).
-    return lambda petition: reporter_phone_visible(user, petition)
+    # One PIPL rule for the page and the API (selectors.reporter_phone_visible), asked once per
+    # petition for the name and the phone together: one viewing, one log row.
+    answers: dict[int, bool] = {}
+
+    def whole(petition: Petition) -> bool:
+        if petition.pk not in answers:
+            answers[petition.pk] = reporter_phone_visible(user, petition)
+        return answers[petition.pk]
+
+    return whole
 
 
 @extend_schema(tags=["petitions"])

@@ -172,7 +172,8 @@ def dashboard_for(
         "until": until.isoformat(),
         "totals": totals,
         "rates": _rates(totals),
-        "children": _children(root, by_branch),
+        # Department staff: a row only where their department has petitions, not every street of the district.
+        "children": _children(root, by_branch, only_with_petitions=user.is_department_staff),
         "departments": _departments(by_department),
         "categories": _categories(by_category),
         "weekly": _weekly(since, until, by_week),
@@ -272,7 +273,9 @@ def _node_label(user: User, root: Organization | None) -> dict[str, Any]:
     return {"id": None, "code": None, "name": user.scope_label(), "kind": None}
 
 
-def _children(root: Organization | None, by_branch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _children(
+    root: Organization | None, by_branch: list[dict[str, Any]], *, only_with_petitions: bool = False
+) -> list[dict[str, Any]]:
     """One row per child node, its figures rolled up from the grid-leading nodes below it."""
     children: QuerySet[Organization]
     if root is None:
@@ -299,6 +302,7 @@ def _children(root: Organization | None, by_branch: list[dict[str, Any]]) -> lis
     return [
         {"id": n.pk, "code": n.code, "name": n.name, "kind": n.kind, **_figures(r)}
         for n, r in zip(nodes, rows, strict=True)
+        if r or not only_with_petitions
     ]
 
 

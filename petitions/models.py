@@ -9,10 +9,11 @@ from django.db.models import Q
 from django.db.models.query_utils import DeferredAttribute
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from governance.access import Scope, ScopedQuerySet
 from governance.models import SATISFIED_LEVELS, Satisfaction  # noqa: F401  (the scale, read from here by this app)
-from grids.identity import mask_phone
+from grids.identity import mask_name, mask_phone
 
 
 class ServiceArea(models.TextChoices):
@@ -50,6 +51,8 @@ class Category(models.Model):
 
     # Reference data: every signed-in user reads the categories.
     scope = Scope(public=True)
+    # The audit trail of admin changes (django-simple-history): who, when, before, after.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["service_area", "code"]
@@ -228,6 +231,10 @@ class Petition(models.Model):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.reporter_phone)
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.reporter_name)
 
     @property
     def is_open(self) -> bool:

@@ -22,6 +22,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from governance.access import covers
 from governance.models import User
 
 from .models import Notification, Petition, Reminder, Status
@@ -62,7 +63,17 @@ def record_overdue_reminders(*, now: dt.datetime | None = None, batch: int = 500
 
 
 def recipients(reminder: Reminder) -> QuerySet[User]:
-    """Who hears of it: the holder of the stage, then the street's officials, then leadership."""
+    """Who hears of it: the holder of the stage, then the street's officials, then leadership.
+
+    Only those whose scope covers the petition (``governance.access.covers``): an assignment to a
+    grid outside one's scope does not bring its petitions' reminders.
+    """
+    candidates = _candidates(reminder)
+    petition = reminder.petition
+    return candidates.filter(pk__in=[user.pk for user in candidates if covers(user, petition)])
+
+
+def _candidates(reminder: Reminder) -> QuerySet[User]:
     petition = reminder.petition
     branch = petition.grid.branch
     active = User.objects.filter(is_active=True)

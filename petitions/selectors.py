@@ -32,14 +32,18 @@ def petition_detail_for(user: Viewer, petition_id: Any) -> Petition:
 
 
 def reporter_phone_visible(user: Viewer, petition: Petition) -> bool:
-    """Whether the resident's phone is shown whole (detail page and API alike).
+    """Whether the resident's name and phone are shown whole (detail page and API alike).
 
     PIPL (DESIGN.md, "The grids"): whole only to those whose scope covers the household. Department
     staff see the petitions dispatched to them, but their scope is a department, not a place on the
-    chain: they get the masked number and reach the resident through the grid worker, who is the
-    resident's contact. Workers, officials and leadership whose chain scope covers the petition see
-    it whole, and ``reveal_personal_data`` records each such viewing.
+    chain: they get the masked name and number and reach the resident through the grid worker, who
+    is the resident's contact. Workers, officials and leadership whose chain scope covers the
+    petition see them whole, and ``reveal_personal_data`` records each such viewing. Lists always
+    mask both (``mask_name``, ``mask_phone``).
     """
-    if not isinstance(user, User) or not petition.reporter_phone or user.is_department_staff:
+    if not isinstance(user, User) or user.is_department_staff:
         return False
-    return reveal_personal_data(user, petition, "reporter_phone")
+    if not (petition.reporter_phone or petition.reporter_name):
+        return False
+    fields = ",".join(f for f in ("reporter_name", "reporter_phone") if getattr(petition, f))
+    return reveal_personal_data(user, petition, fields)

@@ -96,7 +96,7 @@ class TestCredentials:
 
 @pytest.fixture
 def three_failures(settings: object) -> None:
-    settings.AXES_FAILURE_LIMIT = 3  # type: ignore[attr-defined]
+    settings.SIGNIN_FAILURES_PER_ACCOUNT = 3  # type: ignore[attr-defined]
 
 
 @pytest.mark.django_db

@@ -271,6 +271,8 @@ def test_department_staff_see_only_their_department_across_the_district(history:
     assert {c["code"]: c["totals"]["registered"] for c in d["children"]}[w.other_street.code] == 1
     police = dashboard_for(w.police_staff, since=SINCE, until=UNTIL)
     assert police["totals"]["dispatched"] == 2 and [r["code"] for r in police["departments"]] == ["police"]
+    # Not a row for every street: the police have nothing on the other street, which is not listed.
+    assert {c["code"] for c in police["children"]} == {w.street.code}
 
 
 @pytest.mark.django_db

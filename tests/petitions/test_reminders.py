@@ -168,3 +168,19 @@ def test_department_sees_its_reminders_in_the_app(world: World, client: Client) 
     client.force_login(world.police_staff)
     assert _unread_link(client.get("/").content.decode()) is None
     assert petition.number not in client.get(link[0]).content.decode()
+
+
+@pytest.mark.django_db
+def test_an_assignment_outside_ones_scope_brings_no_reminders(world: World) -> None:
+    from grids.models import GridAssignment
+
+    petition = world.petition(stage="resolved")
+    # A worker of the other street, assigned (wrongly, or long ago) to this grid too.
+    GridAssignment.objects.create(grid=world.grid, user=world.foreign_worker, role=GridAssignment.Role.PART_TIME)
+    GridAssignment.objects.create(grid=world.grid, user=world.worker, role=GridAssignment.Role.FULL_TIME)
+    late = timezone.now() - dt.timedelta(days=1)
+    Petition.objects.filter(pk=petition.pk).update(follow_up_due=late, current_due=late)
+    reminders.record_overdue_reminders()
+    reminder = Reminder.objects.get(petition=petition, level=Reminder.Level.REMIND)
+    people = set(reminders.recipients(reminder).values_list("username", flat=True))
+    assert people == {"worker"}
