@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "governance.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it answers locked-out sign-ins.
     "axes.middleware.AxesMiddleware",
 ]
@@ -113,7 +115,16 @@ LOGOUT_REDIRECT_URL = "login"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Short socket timeouts: with Redis down or hung a cache call fails fast instead of holding a
+    # worker for seconds (the write throttle then fails open, governance.api.throttling).
+    REDIS_SOCKET_TIMEOUT = env.float("WANGGE_REDIS_TIMEOUT", default=0.3)
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_timeout": REDIS_SOCKET_TIMEOUT, "socket_connect_timeout": REDIS_SOCKET_TIMEOUT},
+        }
+    }
 else:
     CACHES = {
         "default": {
@@ -151,7 +162,8 @@ AXES_LOCKOUT_CALLABLE = "governance.api.auth.lockout_response"
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under var/.
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"socket_timeout": 5, "socket_connect_timeout": 2}
+    CELERY_BROKER_CONNECTION_TIMEOUT = 2
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -171,6 +183,16 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wangge@localhost")
 OVERDUE_SCAN_SECONDS = env.int("WANGGE_OVERDUE_SCAN_SECONDS", default=60)
+# Deliveries have their own queue, so scans never sit ahead of them; a worker started without -Q
+# (the embedded default) consumes both. Production runs a worker for each: -Q celery / -Q reminders.
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("reminders"))
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Reminders (petitions.reminders): a worker's lease on a delivery; how long a recorded reminder may
+# wait in the queue before the sweep queues it again; the retry backoff's base and the attempts.
+REMINDER_LEASE_SECONDS = env.int("WANGGE_REMINDER_LEASE_SECONDS", default=300)
+REMINDER_SWEEP_AFTER_SECONDS = env.int("WANGGE_REMINDER_SWEEP_AFTER_SECONDS", default=120)
+REMINDER_RETRY_BASE_SECONDS = env.int("WANGGE_REMINDER_RETRY_BASE_SECONDS", default=60)
+REMINDER_MAX_ATTEMPTS = env.int("WANGGE_REMINDER_MAX_ATTEMPTS", default=10)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -45,6 +45,16 @@ class Category(models.Model):
     follow_up_working_days = models.PositiveIntegerField(_("follow up within (working days)"), default=1)
     urgent_accept_hours = models.PositiveIntegerField(_("urgent: accept within (hours)"), default=1)
     urgent_resolve_working_days = models.PositiveIntegerField(_("urgent: resolve within (working days)"), default=1)
+    # The accept clock (签收) runs on working hours unless the category says around the clock;
+    # urgent petitions always run around the clock (see deadlines.accept_deadline).
+    # The escalation ladder after the stage deadline: the holder at once, then the street, then the district.
+    escalate_street_after_hours = models.PositiveIntegerField(_("escalate to the street after (hours)"), default=24)
+    escalate_district_after_hours = models.PositiveIntegerField(
+        _("escalate to the district after (hours)"), default=72
+    )
+    accept_on_working_hours = models.BooleanField(_("accept clock runs on working hours"), default=True)
+    work_starts = models.TimeField(_("working hours start"), default=dt.time(8, 30))
+    work_ends = models.TimeField(_("working hours end"), default=dt.time(17, 30))
     is_active = models.BooleanField(_("active"), default=True)
 
     # Reference data: every signed-in user reads the categories.
@@ -170,6 +180,13 @@ class Petition(models.Model):
     result = models.TextField(_("result"), blank=True, editable=False)
     rehandle_count = models.PositiveSmallIntegerField(_("re-handled"), default=0, editable=False)
     escalated = models.BooleanField(_("escalated"), default=False, editable=False)
+    # A deadline counted on a guessed calendar (a year neither chinesecalendar nor the district's
+    # working calendar covers yet): recomputed once the schedule is entered (recompute_deadlines).
+    due_provisional = models.BooleanField(_("deadline provisional"), default=False, editable=False)
+    # When the overdue scan next has something to record for this petition (the stage deadline, then
+    # each escalation level after it); NULL when nothing is pending. Kept by the workflow and the scan,
+    # so a scan reads only what is newly due (partial index), never everything already reminded.
+    next_reminder_at = models.DateTimeField(_("next reminder at"), null=True, blank=True, editable=False)
 
     objects = PetitionQuerySet.as_manager()
     # On a grid in the user's part of the chain; for department staff, dispatched to their department.
@@ -187,6 +204,9 @@ class Petition(models.Model):
             # Dashboards count by the dispatch and resolution time in a period.
             models.Index(fields=["dispatched_at"], name="petition_dispatched"),
             models.Index(fields=["resolved_at"], name="petition_resolved"),
+            models.Index(
+                fields=["next_reminder_at"], name="petition_next_reminder", condition=Q(next_reminder_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -252,6 +272,7 @@ class Petition(models.Model):
         """Only ``workflow.apply`` calls this (see ``_ProtectedStatus``)."""
         self.__dict__["status"] = status
         self.current_due = self.stage_due()
+        self.next_reminder_at = self.current_due
 
 
 class PetitionEvent(models.Model):
@@ -335,8 +356,17 @@ class Reminder(models.Model):
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
     round = models.PositiveSmallIntegerField(_("round"), default=0)
     created_at = models.DateTimeField(_("created at"))
+    # NULL while any channel has not recorded success: the row is pending, and the sweep re-queues it.
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # Per channel: {"inapp": {...}, "email": {...}, "webhook": {...}}, each with ok, at, attempts, error.
     delivery = models.JSONField(_("delivery"), default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When the sweep should queue it (again): a lease while a worker delivers it, a backoff after a failure.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    given_up = models.BooleanField(_("given up"), default=False)
+    # A worker is delivering it until then; after that another may (the first one died).
+    lease_until = models.DateTimeField(_("leased until"), null=True, blank=True)
 
     scope = Scope(via="petition")
 
@@ -345,6 +375,13 @@ class Reminder(models.Model):
         verbose_name_plural = _("reminders")
         constraints = [
             models.UniqueConstraint(fields=["petition", "stage", "level", "round"], name="reminder_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="reminder_pending",
+                condition=Q(sent_at__isnull=True, given_up=False),
+            )
         ]
 
     def __str__(self) -> str:
@@ -396,3 +433,33 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class CalendarDay(models.Model):
+    """A day of the district's working calendar (工作日历) that overrides the maintained package.
+
+    A statutory holiday, a make-up working day (调休), or a local holiday (e.g. Corban in Xinjiang).
+    Entries marked ``official`` carry the State Council's schedule: a year with any of them counts as
+    published, so deadlines in it are no longer provisional.
+    """
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("holiday")
+        WORKDAY = "workday", _("make-up working day")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=60)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    official = models.BooleanField(_("State Council schedule"), default=True)
+
+    # Reference data: every signed-in user reads the calendar; only admins edit it.
+    scope = Scope(public=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("working-calendar day")
+        verbose_name_plural = _("working calendar")
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"

@@ -18,8 +18,8 @@ from grids.identity import is_valid_phone
 from grids.models import Grid, Household
 
 from . import workflow
-from .deadlines import add_hours, add_working_days
-from .models import SATISFIED_LEVELS, Category, FollowUp, Petition, Priority, Satisfaction, Status
+from .deadlines import Deadline, add_hours, working_days_deadline, working_hours_deadline
+from .models import SATISFIED_LEVELS, Category, FollowUp, Petition, PetitionEvent, Priority, Satisfaction, Status
 
 # A third re-handle flags the petition for escalation (提级督办).
 ESCALATE_AFTER_REHANDLES = 3
@@ -33,6 +33,15 @@ def _accept_hours(petition: Petition) -> int:
 def _resolve_days(petition: Petition) -> int:
     c = petition.category
     return c.urgent_resolve_working_days if petition.priority == Priority.URGENT else c.resolve_working_days
+
+
+def _accept_deadline(petition: Petition, now: dt.datetime) -> Deadline:
+    """The accept clock: the category's working hours, or around the clock when urgent or so configured."""
+    c = petition.category
+    hours = _accept_hours(petition)
+    if petition.priority == Priority.URGENT or not c.accept_on_working_hours:
+        return Deadline(add_hours(now, hours))
+    return working_hours_deadline(now, hours, c.work_starts, c.work_ends)
 
 
 def _required(value: str, field: str, label: str) -> str:
@@ -101,7 +110,8 @@ def petition_register(
             errors.setdefault(field, messages[0])
     if errors:
         raise ValidationError(errors)
-    petition.resolve_due = add_working_days(petition.registered_at, _resolve_days(petition))
+    resolve = working_days_deadline(petition.registered_at, _resolve_days(petition))
+    petition.resolve_due, petition.due_provisional = resolve.at, resolve.provisional
     return workflow.start(petition=petition, actor=actor)
 
 
@@ -113,7 +123,9 @@ def petition_dispatch(*, actor: User, petition_id: int, department: Department, 
     def change(p: Petition, now: dt.datetime) -> None:
         p.department = department
         p.dispatched_at = now
-        p.accept_due = add_hours(now, _accept_hours(p))
+        accept = _accept_deadline(p, now)
+        p.accept_due = accept.at
+        p.due_provisional = p.due_provisional or accept.provisional
 
     return workflow.apply(petition_id=petition_id, action="dispatch", actor=actor, note=note, change=change)
 
@@ -152,7 +164,8 @@ def petition_resolve(*, actor: User, petition_id: int, result: str) -> Petition:
             p.resolved_at = now
             p.result = result
             p.resolved_on_grid = action == "resolve_on_grid"
-            p.follow_up_due = add_working_days(now, p.category.follow_up_working_days)
+            follow_up = working_days_deadline(now, p.category.follow_up_working_days)
+            p.follow_up_due, p.due_provisional = follow_up.at, follow_up.provisional
 
         return workflow.apply(petition_id=petition_id, action=action, actor=actor, note=result, change=change)
 
@@ -233,11 +246,14 @@ def _follow_up(
             p.resolved_at = None
             p.resolved_on_grid = False
             p.follow_up_due = None
-            p.resolve_due = add_working_days(now, _resolve_days(p))
+            resolve = working_days_deadline(now, _resolve_days(p))
+            p.resolve_due, p.due_provisional = resolve.at, resolve.provisional
             if action == "reopen":
                 p.dispatched_at = now
                 p.accepted_at = None
-                p.accept_due = add_hours(now, _accept_hours(p))
+                accept = _accept_deadline(p, now)
+                p.accept_due = accept.at
+                p.due_provisional = p.due_provisional or accept.provisional
 
     return workflow.apply(petition_id=petition_id, action=action, actor=actor, note=note, change=change)
 
@@ -246,3 +262,58 @@ def petition_cancel(*, actor: User, petition_id: int, reason: str) -> Petition:
     """Cancel a duplicate or withdrawn petition, with the reason."""
     reason = _required(reason, "reason", _("the reason"))
     return workflow.apply(petition_id=petition_id, action="cancel", actor=actor, note=reason)
+
+
+RECOMPUTE = "recompute_deadlines"
+_DEADLINE_LABELS = {"resolve_due": _("resolve by"), "accept_due": _("accept by"), "follow_up_due": _("follow up by")}
+
+
+def petition_recompute_deadlines(*, actor: User, now: dt.datetime | None = None) -> int:
+    """Recompute, once, the future deadlines of open petitions set on a guessed calendar.
+
+    Run after a year's schedule is entered (the admin button, ``manage.py recompute_deadlines``). Each
+    deadline is counted again from the moment it was first counted from, on the calendar as it is now;
+    each change is recorded in the petition's timeline. Returns how many petitions changed.
+    """
+    now = now or timezone.now()
+    changed = 0
+    ids = list(Petition.objects.filter(due_provisional=True, current_due__isnull=False).values_list("id", flat=True))
+    for petition_id in ids:
+        with transaction.atomic():
+            p = Petition.objects.select_for_update(of=("self",)).select_related("category").get(pk=petition_id)
+            if not p.due_provisional or not p.is_open:
+                continue
+            reopened = (
+                PetitionEvent.objects.filter(petition=p, action__in=("reopen", "reopen_on_grid"))
+                .order_by("-at")
+                .values_list("at", flat=True)
+                .first()
+            )
+            fresh: dict[str, Deadline] = {}
+            if p.resolve_due:
+                fresh["resolve_due"] = working_days_deadline(reopened or p.registered_at, _resolve_days(p))
+            if p.accept_due and p.dispatched_at:
+                fresh["accept_due"] = _accept_deadline(p, p.dispatched_at)
+            if p.follow_up_due and p.resolved_at:
+                fresh["follow_up_due"] = working_days_deadline(p.resolved_at, p.category.follow_up_working_days)
+            notes = []
+            for field, deadline in fresh.items():
+                old = getattr(p, field)
+                if old > now and deadline.at != old:
+                    setattr(p, field, deadline.at)
+                    notes.append(
+                        f"{_DEADLINE_LABELS[field]}: "
+                        f"{timezone.localtime(old):%Y-%m-%d %H:%M} → {timezone.localtime(deadline.at):%Y-%m-%d %H:%M}"
+                    )
+            p.due_provisional = any(d.provisional for d in fresh.values())
+            p.current_due = p.stage_due()
+            p.next_reminder_at = p.current_due
+            p.save(update_fields=["resolve_due", "accept_due", "follow_up_due", "due_provisional", "current_due",
+                                  "next_reminder_at"])
+            if notes:
+                changed += 1
+                PetitionEvent.objects.create(
+                    petition=p, action=RECOMPUTE, from_status=p.status, to_status=p.status, actor=actor, at=now,
+                    note="; ".join(notes),
+                )
+    return changed
