@@ -9,6 +9,7 @@ clients get JSON 503 with Retry-After and pages a short Chinese page, never Djan
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -125,4 +126,5 @@ def test_a_postgresql_restart_gives_503_with_retry_after_never_an_html_500(
 def test_cache_and_broker_calls_have_socket_timeouts(needs_redis: str) -> None:
     options = settings.CACHES["default"]["OPTIONS"]
     assert options["socket_timeout"] < 1 and options["socket_connect_timeout"] < 1
-    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] <= 5
+    transport: dict[str, Any] = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    assert transport["socket_timeout"] <= 5
