@@ -54,16 +54,6 @@ def _seconds(name: str, default: int) -> dt.timedelta:
     return dt.timedelta(seconds=getattr(settings, name, default))
 
 
-def _ladder(petition: Petition) -> list[tuple[str, dt.timedelta]]:
-    """How long past the stage deadline each level fires (per category)."""
-    c = petition.category
-    return [
-        (Reminder.Level.REMIND, dt.timedelta(0)),
-        (Reminder.Level.STREET, dt.timedelta(hours=c.escalate_street_after_hours)),
-        (Reminder.Level.DISTRICT, dt.timedelta(hours=c.escalate_district_after_hours)),
-    ]
-
-
 @contextmanager
 def _scan_lock() -> Iterator[bool]:
     """One scan at a time: a session advisory lock (released by PostgreSQL if the worker dies)."""
@@ -106,39 +96,79 @@ def _record_batch(now: dt.datetime, batch: int, queue: Queue | None) -> tuple[li
     with transaction.atomic():
         due = list(
             Petition.objects.filter(next_reminder_at__lte=now)
-            .select_related("category")
-            .only(
-                "id", "status", "current_due", "rehandle_count", "next_reminder_at",
-                "category__escalate_street_after_hours", "category__escalate_district_after_hours",
-            )
             .order_by("next_reminder_at")
-            .select_for_update(of=("self",), skip_locked=True)[:batch]
+            .select_for_update(of=("self",), skip_locked=True)
+            .values_list(
+                "id", "status", "current_due", "rehandle_count", "warn_yellow_at", "warn_red_at",
+                "category__escalate_street_after_hours", "category__escalate_district_after_hours",
+            )[:batch]
         )
-        rows: list[Reminder] = []
-        for petition in due:
-            following = None
-            for level, after in _ladder(petition):
-                at = petition.current_due + after if petition.current_due else None
-                if at is None:
-                    break
-                if at <= now:
-                    rows.append(
-                        Reminder(
-                            petition_id=petition.pk, stage=petition.status, level=level,
-                            round=petition.rehandle_count, created_at=now, next_attempt_at=now + sweep_after,
-                        )
-                    )
-                elif following is None:
-                    following = at
-            petition.next_reminder_at = following
-        Reminder.objects.bulk_create(rows, ignore_conflicts=True)
-        Petition.objects.bulk_update(due, ["next_reminder_at"], batch_size=500)
-        new_ids = list(
-            Reminder.objects.filter(petition_id__in=[p.pk for p in due], created_at=now).values_list("id", flat=True)
-        )
+        rows: list[tuple[int, str, str, int]] = []
+        following: list[tuple[int, dt.datetime | None]] = []
+        for petition_id, status, due_at, rehandles, yellow_at, red_at, street_hours, district_hours in due:
+            ladder: list[tuple[str, dt.datetime | None]] = []
+            if due_at is not None and now < due_at:  # warnings only before the deadline, not after it
+                ladder += [(Reminder.Level.YELLOW, yellow_at), (Reminder.Level.RED, red_at)]
+            if due_at is not None:
+                ladder += [
+                    (Reminder.Level.REMIND, due_at),
+                    (Reminder.Level.STREET, due_at + dt.timedelta(hours=street_hours)),
+                    (Reminder.Level.DISTRICT, due_at + dt.timedelta(hours=district_hours)),
+                ]
+            upcoming = [at for _level, at in ladder if at is not None and at > now]
+            rows += [(petition_id, status, level, rehandles) for level, at in ladder if at is not None and at <= now]
+            following.append((petition_id, min(upcoming, default=None)))
+        new_ids = _insert_reminders(rows, now, now + sweep_after)
+        _set_next_reminder(following)
         if new_ids and queue is not None:
             transaction.on_commit(partial(queue, new_ids))
     return new_ids, len(due) < batch
+
+
+def _insert_reminders(rows: list[tuple[int, str, str, int]], now: dt.datetime, attempt_at: dt.datetime) -> list[int]:
+    """Insert the rows not recorded yet (reminder_once); the ids of those inserted."""
+    if not rows:
+        return []
+    if connection.vendor == "postgresql":  # one statement, RETURNING the new ids
+        petition_ids, stages, levels, rounds = (list(c) for c in zip(*rows, strict=True))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {Reminder._meta.db_table}
+                        (petition_id, stage, level, round, created_at, next_attempt_at,
+                         delivery, attempts, last_error, given_up)
+                    SELECT p, s, l, r, %s, %s, '{{}}'::jsonb, 0, '', false
+                    FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[]) AS v(p, s, l, r)
+                    ON CONFLICT DO NOTHING RETURNING id""",
+                [now, attempt_at, petition_ids, stages, levels, rounds],
+            )
+            return [r[0] for r in cursor.fetchall()]
+    Reminder.objects.bulk_create(
+        [
+            Reminder(petition_id=p, stage=s, level=lv, round=r, created_at=now, next_attempt_at=attempt_at)
+            for p, s, lv, r in rows
+        ],
+        ignore_conflicts=True,
+    )
+    return list(
+        Reminder.objects.filter(petition_id__in={r[0] for r in rows}, created_at=now).values_list("id", flat=True)
+    )
+
+
+def _set_next_reminder(following: list[tuple[int, dt.datetime | None]]) -> None:
+    if not following:
+        return
+    if connection.vendor == "postgresql":
+        ids, times = (list(c) for c in zip(*following, strict=True))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""UPDATE {Petition._meta.db_table} p SET next_reminder_at = v.t
+                    FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t) WHERE p.id = v.id""",
+                [ids, times],
+            )
+        return
+    Petition.objects.bulk_update(
+        [Petition(pk=pk, next_reminder_at=at) for pk, at in following], ["next_reminder_at"], batch_size=500
+    )
 
 
 def recipients(reminder: Reminder) -> QuerySet[User]:
@@ -155,6 +185,7 @@ def recipients(reminder: Reminder) -> QuerySet[User]:
         scope_node__lft__lte=branch.lft,
         scope_node__rght__gte=branch.rght,
     )
+    # Warnings go to whoever holds the stage, like the first reminder.
     if reminder.level == Reminder.Level.STREET or reminder.stage == Status.REGISTERED:
         return officials
     if reminder.stage in (Status.DISPATCHED, Status.ACCEPTED) and petition.department_id:
@@ -165,8 +196,19 @@ def recipients(reminder: Reminder) -> QuerySet[User]:
     ).distinct()
 
 
+WARNINGS = frozenset({Reminder.Level.YELLOW, Reminder.Level.RED})
+
+
 def message_for(reminder: Reminder) -> str:
     petition = reminder.petition
+    if reminder.level in WARNINGS:
+        return _("[%(level)s] Petition %(number)s “%(title)s” is due at stage %(stage)s by %(due)s.") % {
+            "level": reminder.get_level_display(),
+            "number": petition.number,
+            "title": petition.title,
+            "stage": reminder.get_stage_display(),
+            "due": timezone.localtime(petition.current_due).strftime("%Y-%m-%d %H:%M") if petition.current_due else "—",
+        }
     return _("[%(level)s] Petition %(number)s “%(title)s” is overdue at stage %(stage)s (deadline %(due)s).") % {
         "level": reminder.get_level_display(),
         "number": petition.number,
@@ -222,7 +264,12 @@ def deliver(reminder_id: int) -> bool:
     emails = sorted({u.email for u in people if u.email})
     if emails and pending("email"):
         try:
-            send_mail(_("Overdue petition %(number)s") % {"number": reminder.petition.number}, text, None, emails)
+            subject = (
+                _("Deadline warning for petition %(number)s")
+                if reminder.level in WARNINGS
+                else _("Overdue petition %(number)s")
+            ) % {"number": reminder.petition.number}
+            send_mail(subject, text, None, emails)
         except OSError as exc:
             record("email", False, str(exc))
         else:

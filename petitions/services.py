@@ -11,15 +11,27 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from governance.access import restrict
+from governance.exceptions import TransitionNotAllowed
 from governance.models import Department, User
 from grids.identity import is_valid_phone
 from grids.models import Grid, Household
 
 from . import workflow
 from .deadlines import Deadline, add_hours, working_days_deadline, working_hours_deadline
-from .models import SATISFIED_LEVELS, Category, FollowUp, Petition, PetitionEvent, Priority, Satisfaction, Status
+from .models import (
+    SATISFIED_LEVELS,
+    Category,
+    Extension,
+    FollowUp,
+    Petition,
+    PetitionEvent,
+    Priority,
+    Satisfaction,
+    Status,
+)
 
 # A third re-handle flags the petition for escalation (提级督办).
 ESCALATE_AFTER_REHANDLES = 3
@@ -112,6 +124,7 @@ def petition_register(
         raise ValidationError(errors)
     resolve = working_days_deadline(petition.registered_at, _resolve_days(petition))
     petition.resolve_due, petition.due_provisional = resolve.at, resolve.provisional
+    petition.resolve_started_at = petition.registered_at
     return workflow.start(petition=petition, actor=actor)
 
 
@@ -248,6 +261,7 @@ def _follow_up(
             p.follow_up_due = None
             resolve = working_days_deadline(now, _resolve_days(p))
             p.resolve_due, p.due_provisional = resolve.at, resolve.provisional
+            p.resolve_started_at = now
             if action == "reopen":
                 p.dispatched_at = now
                 p.accepted_at = None
@@ -264,8 +278,95 @@ def petition_cancel(*, actor: User, petition_id: int, reason: str) -> Petition:
     return workflow.apply(petition_id=petition_id, action="cancel", actor=actor, note=reason)
 
 
+def _day(value: dt.datetime | None) -> str:
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else "—"
+
+
+def petition_request_extension(*, actor: User, petition_id: int, reason: str, proposed_due: dt.date) -> Petition:
+    """The department asks for more time (延期申请), with the reason and the date it proposes."""
+    reason = _required(reason, "reason", _("the reason"))
+
+    def change(p: Petition, now: dt.datetime) -> None:
+        if p.resolve_due is not None and proposed_due <= timezone.localtime(p.resolve_due).date():
+            message = _("Propose a date after the current deadline (%(due)s).") % {"due": _day(p.resolve_due)}
+            raise ValidationError({"proposed_due": message})
+        Extension.objects.create(petition=p, reason=reason, proposed_due=proposed_due, requested_by=actor,
+                                 requested_at=now)
+
+    note = _("%(reason)s (proposed deadline %(date)s)") % {"reason": reason, "date": f"{proposed_due:%Y-%m-%d}"}
+    return workflow.apply(petition_id=petition_id, action="request_extension", actor=actor, note=note, change=change)
+
+
+def _decide_extension(p: Petition, actor: User, now: dt.datetime, decision: str) -> Extension:
+    extension = p.extensions.select_for_update().get(decision=Extension.Decision.PENDING)
+    extension.decision, extension.decided_by, extension.decided_at = decision, actor, now
+    extension.previous_due = p.resolve_due
+    extension.save()
+    return extension
+
+
+def petition_approve_extension(*, actor: User, petition_id: int, note: str = "") -> Petition:
+    """The street approves: the resolve deadline moves to the proposed date (same time of day), recorded;
+    on-time then counts against it (``resolve_due``), and ``extension_count`` says it was extended."""
+
+    def change(p: Petition, now: dt.datetime) -> str:
+        extension = _decide_extension(p, actor, now, Extension.Decision.APPROVED)
+        before = timezone.localtime(p.resolve_due) if p.resolve_due else timezone.localtime(now)
+        day = extension.proposed_due
+        p.resolve_due = before.replace(year=day.year, month=day.month, day=day.day)
+        p.extension_count += 1
+        return f"{_DEADLINE_LABELS['resolve_due']}: {_day(extension.previous_due)} → {_day(p.resolve_due)}"
+
+    return workflow.apply(petition_id=petition_id, action="approve_extension", actor=actor, note=note, change=change)
+
+
+def petition_refuse_extension(*, actor: User, petition_id: int, reason: str) -> Petition:
+    """The street refuses the extension, with the reason; the deadline stays."""
+    reason = _required(reason, "reason", _("the reason"))
+
+    def change(p: Petition, now: dt.datetime) -> None:
+        _decide_extension(p, actor, now, Extension.Decision.REFUSED)
+
+    return workflow.apply(petition_id=petition_id, action="refuse_extension", actor=actor, note=reason, change=change)
+
+
+def petition_pause(*, actor: User, petition_id: int, reason: str) -> Petition:
+    """Pause the resolve clock while waiting on the resident (挂起), at most the category's days in all."""
+    reason = _required(reason, "reason", _("the reason"))
+
+    def change(p: Petition, now: dt.datetime) -> None:
+        allowance = dt.timedelta(days=p.category.max_pause_days) - p.paused_total
+        if allowance <= dt.timedelta(0):
+            raise TransitionNotAllowed(
+                _("The clock has been paused for the %(days)d days the category allows.")
+                % {"days": p.category.max_pause_days}
+            )
+        p.paused_at, p.pause_until = now, now + allowance
+
+    return workflow.apply(petition_id=petition_id, action="pause", actor=actor, note=reason, change=change)
+
+
+def petition_resume(*, actor: User, petition_id: int, note: str = "") -> Petition:
+    """Start the clock again: the resolve deadline moves on by the time paused (up to the limit)."""
+
+    def change(p: Petition, now: dt.datetime) -> None:
+        assert p.paused_at is not None and p.pause_until is not None  # the transition's guard
+        used = min(now, p.pause_until) - p.paused_at
+        if p.resolve_due is not None:
+            p.resolve_due += used
+        p.paused_total += used
+        p.paused_at = p.pause_until = None
+
+    return workflow.apply(petition_id=petition_id, action="resume", actor=actor, note=note, change=change)
+
+
 RECOMPUTE = "recompute_deadlines"
-_DEADLINE_LABELS = {"resolve_due": _("resolve by"), "accept_due": _("accept by"), "follow_up_due": _("follow up by")}
+CLOCK_FIELDS = ("current_due", "warn_yellow_at", "warn_red_at", "next_reminder_at")
+_DEADLINE_LABELS = {
+    "resolve_due": gettext_lazy("resolve by"),
+    "accept_due": gettext_lazy("accept by"),
+    "follow_up_due": gettext_lazy("follow up by"),
+}
 
 
 def petition_recompute_deadlines(*, actor: User, now: dt.datetime | None = None) -> int:
@@ -283,15 +384,9 @@ def petition_recompute_deadlines(*, actor: User, now: dt.datetime | None = None)
             p = Petition.objects.select_for_update(of=("self",)).select_related("category").get(pk=petition_id)
             if not p.due_provisional or not p.is_open:
                 continue
-            reopened = (
-                PetitionEvent.objects.filter(petition=p, action__in=("reopen", "reopen_on_grid"))
-                .order_by("-at")
-                .values_list("at", flat=True)
-                .first()
-            )
             fresh: dict[str, Deadline] = {}
-            if p.resolve_due:
-                fresh["resolve_due"] = working_days_deadline(reopened or p.registered_at, _resolve_days(p))
+            if p.resolve_due and not p.extension_count:  # an approved extension set it by hand
+                fresh["resolve_due"] = working_days_deadline(p.resolve_started_at or p.registered_at, _resolve_days(p))
             if p.accept_due and p.dispatched_at:
                 fresh["accept_due"] = _accept_deadline(p, p.dispatched_at)
             if p.follow_up_due and p.resolved_at:
@@ -306,10 +401,8 @@ def petition_recompute_deadlines(*, actor: User, now: dt.datetime | None = None)
                         f"{timezone.localtime(old):%Y-%m-%d %H:%M} → {timezone.localtime(deadline.at):%Y-%m-%d %H:%M}"
                     )
             p.due_provisional = any(d.provisional for d in fresh.values())
-            p.current_due = p.stage_due()
-            p.next_reminder_at = p.current_due
-            p.save(update_fields=["resolve_due", "accept_due", "follow_up_due", "due_provisional", "current_due",
-                                  "next_reminder_at"])
+            p.set_clock()
+            p.save(update_fields=["resolve_due", "accept_due", "follow_up_due", "due_provisional", *CLOCK_FIELDS])
             if notes:
                 changed += 1
                 PetitionEvent.objects.create(
