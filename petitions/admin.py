@@ -13,7 +13,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from governance.admin import ScopedModelAdmin
 
 from . import services
-from .models import CalendarDay, Category, FollowUp, Petition, PetitionEvent, Reminder
+from .models import CalendarDay, Category, Extension, FollowUp, Petition, PetitionEvent, Reminder
 
 
 @admin.register(Category)
@@ -130,3 +130,22 @@ class CalendarDayAdmin(ImportExportMixin, ScopedModelAdmin):
             changed = services.petition_recompute_deadlines(actor=request.user)  # type: ignore[arg-type]
             messages.success(request, _("Deadlines recomputed for %(count)d petitions.") % {"count": changed})
         return HttpResponseRedirect(reverse("admin:petitions_calendarday_changelist"))
+
+
+@admin.register(Extension)
+class ExtensionAdmin(ScopedModelAdmin):
+    """Read-only: extension requests are made and decided through the loop's steps (pages, API)."""
+
+    list_display = ("petition", "proposed_due", "decision", "requested_by", "requested_at", "decided_by")
+    list_filter = ("decision",)
+    raw_id_fields = ("petition",)
+    list_select_related = ("petition", "requested_by", "decided_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
