@@ -16,12 +16,21 @@ app.autodiscover_tasks()
 def setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
     from django.conf import settings
 
+    every = settings.OVERDUE_SCAN_SECONDS
+    # A scan or sweep not started within its interval is dropped (the next one does its work), so
+    # they never pile up ahead of each other; the scan also takes a lock (petitions.reminders).
     sender.add_periodic_task(
-        settings.OVERDUE_SCAN_SECONDS, sender.signature("petitions.tasks.scan_overdue"), name="scan overdue"
+        every, sender.signature("petitions.tasks.scan_overdue", options={"expires": every}), name="scan overdue"
+    )
+    sender.add_periodic_task(
+        every, sender.signature("petitions.tasks.sweep_reminders", options={"expires": every}), name="sweep reminders"
     )
     sender.add_periodic_task(
         settings.HEARTBEAT_SECONDS, sender.signature("governance.tasks.heartbeat"), name="heartbeat"
     )
     sender.add_periodic_task(
         crontab(hour=3, minute=17), sender.signature("petitions.tasks.purge_idempotency_keys"), name="purge keys"
+    )
+    sender.add_periodic_task(
+        crontab(hour=8, minute=0), sender.signature("petitions.tasks.warn_calendar"), name="calendar warning"
     )

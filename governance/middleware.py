@@ -7,15 +7,23 @@ choose the same way: the ``django_language`` cookie, or ``Accept-Language`` on `
 (an integration sets its language explicitly; a browser's default does not count there either way).
 """
 
+import logging
+import sys
 import time
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
-from django.http import HttpRequest, HttpResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.locale import LocaleMiddleware
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext
+from django.views import defaults
+
+logger = logging.getLogger(__name__)
 
 
 class ChineseByDefaultLocaleMiddleware(LocaleMiddleware):
@@ -83,3 +91,49 @@ def session_started(sender: object, request: HttpRequest | None = None, **kwargs
     if request is not None and hasattr(request, "session") and SESSION_KEY in request.session:
         now = int(time.time())
         request.session[STARTED_KEY] = request.session[SEEN_KEY] = now
+
+
+# How long a client should wait before trying again while the database is away (a restart).
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 while the database is away: JSON with Retry-After under /api/, a short page otherwise.
+
+    Rendered without the request's context (no session, no user): those need the database too.
+    """
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse(
+            {"detail": gettext("The service is briefly unavailable. Please try again in a moment.")}, status=503
+        )
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that lost the database (PostgreSQL restarting) answers 503, not Django's HTML 500.
+
+    Failures before the view (the session or the user, in other middleware) reach ``server_error``,
+    the project's ``handler500``, which gives the same answer.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            logger.warning("database unavailable: %r", exception)
+            return database_unavailable(request)
+        return None
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: the database being away is a 503 like above; anything else Django's 500."""
+    if isinstance(sys.exc_info()[1], (OperationalError, InterfaceError)):
+        return database_unavailable(request)
+    return defaults.server_error(request)

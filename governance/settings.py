@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from governance import keys
 
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "governance.middleware.NoStoreMiddleware",
     # Who made each admin change, for the audit trail (django-simple-history).
     "simple_history.middleware.HistoryRequestMiddleware",
+    "governance.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it answers locked-out sign-ins.
     "axes.middleware.AxesMiddleware",
 ]
@@ -133,7 +135,16 @@ LOGOUT_REDIRECT_URL = "login"
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Short socket timeouts: with Redis down or hung a cache call fails fast instead of holding a
+    # worker for seconds (the write throttle then fails open, governance.api.throttling).
+    REDIS_SOCKET_TIMEOUT = env.float("WANGGE_REDIS_TIMEOUT", default=0.3)
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_timeout": REDIS_SOCKET_TIMEOUT, "socket_connect_timeout": REDIS_SOCKET_TIMEOUT},
+        }
+    }
 else:
     CACHES = {
         "default": {
@@ -220,7 +231,8 @@ CONTENT_SECURITY_POLICY = {
 # Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under var/.
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"socket_timeout": 5, "socket_connect_timeout": 2}
+    CELERY_BROKER_CONNECTION_TIMEOUT = 2
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -243,6 +255,18 @@ OVERDUE_SCAN_SECONDS = env.int("WANGGE_OVERDUE_SCAN_SECONDS", default=60)
 # Beat's heartbeat for /healthz: sent this often, stale (beat or every worker down) after the second.
 HEARTBEAT_SECONDS = env.int("WANGGE_HEARTBEAT_SECONDS", default=60)
 HEARTBEAT_MAX_AGE_SECONDS = env.int("WANGGE_HEARTBEAT_MAX_AGE_SECONDS", default=180)
+# Deliveries have their own queue, so scans never sit ahead of them; a worker started without -Q
+# (the embedded default) consumes both. Production runs a worker for each: -Q celery / -Q reminders.
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("reminders"))
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Reminders (petitions.reminders): a worker's lease on a delivery; how long a recorded reminder may
+# wait in the queue before the sweep queues it again; the retry backoff's base and the attempts.
+REMINDER_LEASE_SECONDS = env.int("WANGGE_REMINDER_LEASE_SECONDS", default=300)
+REMINDER_SWEEP_AFTER_SECONDS = env.int("WANGGE_REMINDER_SWEEP_AFTER_SECONDS", default=120)
+REMINDER_RETRY_BASE_SECONDS = env.int("WANGGE_REMINDER_RETRY_BASE_SECONDS", default=60)
+REMINDER_MAX_ATTEMPTS = env.int("WANGGE_REMINDER_MAX_ATTEMPTS", default=10)
+# Yellow and red warnings before a deadline: the shares of the stage's time used.
+DEADLINE_WARNINGS = tuple(env.list("WANGGE_DEADLINE_WARNINGS", cast=float, default=[0.5, 0.75]))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

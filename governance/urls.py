@@ -18,6 +18,8 @@ from .api.views import DepartmentListView
 
 # A path under /api/ that names no endpoint (``/api/v1/petitions/0.5/``) answers like the API: JSON.
 handler404 = "governance.api.errors.not_found"
+# The database away (a restart): 503 with Retry-After, JSON under /api/, never Django's HTML 500.
+handler500 = "governance.middleware.server_error"
 
 admin.site.site_header = _("Wangge grid governance administration")
 admin.site.site_title = _("Wangge administration")

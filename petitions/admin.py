@@ -1,13 +1,19 @@
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+from import_export import resources
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 
 from governance.admin import ScopedModelAdmin
 
-from .models import Category, FollowUp, Petition, PetitionEvent, Reminder
+from . import services
+from .models import CalendarDay, Category, Extension, FollowUp, Petition, PetitionEvent, Reminder
 from .selectors import reporter_phone_visible
 
 PERSONAL_FIELDS = ("reporter_name", "reporter_phone")
@@ -97,12 +103,66 @@ class PetitionAdmin(ScopedModelAdmin):
 
 @admin.register(Reminder)
 class ReminderAdmin(ScopedModelAdmin):
-    list_display = ("petition", "stage", "level", "round", "created_at", "sent_at")
-    list_filter = ("level", "stage")
+    list_display = ("petition", "stage", "level", "round", "created_at", "sent_at", "attempts", "last_error")
+    list_filter = ("level", "stage", "given_up")
     raw_id_fields = ("petition",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class CalendarDayResource(resources.ModelResource):
+    """The official list as a spreadsheet: date, kind (holiday / workday), name, source, official."""
+
+    class Meta:
+        model = CalendarDay
+        import_id_fields = ("date",)
+        fields = ("date", "kind", "name", "source", "official")
+        skip_unchanged = True
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(ImportExportMixin, ScopedModelAdmin):
+    """The district's working calendar (工作日历): overrides the package; a form or a spreadsheet import."""
+
+    list_display = ("date", "kind", "name", "source", "official")
+    list_filter = ("kind", "official")
+    search_fields = ("name", "source")
+    date_hierarchy = "date"
+    resource_classes = [CalendarDayResource]
+    formats = [CSV, XLSX]
+    change_list_template = "admin/petitions/calendarday/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        recompute = self.admin_site.admin_view(require_POST(self.recompute_view))
+        return [path("recompute/", recompute, name="petitions_calendarday_recompute"), *super().get_urls()]
+
+    def recompute_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_superuser:
+            messages.error(request, _("Only district administrators may recompute deadlines."))
+        else:
+            changed = services.petition_recompute_deadlines(actor=request.user)  # type: ignore[arg-type]
+            messages.success(request, _("Deadlines recomputed for %(count)d petitions.") % {"count": changed})
+        return HttpResponseRedirect(reverse("admin:petitions_calendarday_changelist"))
+
+
+@admin.register(Extension)
+class ExtensionAdmin(ScopedModelAdmin):
+    """Read-only: extension requests are made and decided through the loop's steps (pages, API)."""
+
+    list_display = ("petition", "proposed_due", "decision", "requested_by", "requested_at", "decided_by")
+    list_filter = ("decision",)
+    raw_id_fields = ("petition",)
+    list_select_related = ("petition", "requested_by", "decided_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -218,6 +218,8 @@ def _step_field(field: steps.Field) -> serializers.Field:
             error_messages={"does_not_exist": gettext_lazy("No department has the code {value}.")},
             **help_text,
         )
+    if field.kind == "date":
+        return serializers.DateField(**help_text)
     if field.kind == "yes_no":
         optional = {} if field.required else {"required": False, "allow_null": True, "default": None}
         return StrictBooleanField(**optional, **help_text)

@@ -7,4 +7,4 @@ class PetitionsConfig(AppConfig):
     verbose_name = _("Petitions")
 
     def ready(self) -> None:
-        from . import home  # noqa: F401  (registers the home page panel)
+        from . import calendar, home  # noqa: F401  (register the calendar check and the home page panel)

@@ -148,6 +148,10 @@ def _form_field(field: steps.Field) -> forms.Field:
         return forms.CharField(label=field.label, required=field.required, max_length=NOTE_MAX, widget=widget)
     if field.kind == "department":
         return forms.ModelChoiceField(label=field.label, queryset=Department.objects.none(), to_field_name="code")
+    if field.kind == "date":
+        return forms.DateField(
+            label=field.label, required=field.required, widget=forms.DateInput(attrs={"type": "date"})
+        )
     if field.kind == "yes_no":
         return forms.TypedChoiceField(
             label=field.label, choices=YES_NO, coerce=_yes, required=field.required, widget=forms.RadioSelect,

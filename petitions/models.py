@@ -47,6 +47,18 @@ class Category(models.Model):
     follow_up_working_days = models.PositiveIntegerField(_("follow up within (working days)"), default=1)
     urgent_accept_hours = models.PositiveIntegerField(_("urgent: accept within (hours)"), default=1)
     urgent_resolve_working_days = models.PositiveIntegerField(_("urgent: resolve within (working days)"), default=1)
+    # The accept clock (签收) runs on working hours unless the category says around the clock;
+    # urgent petitions always run around the clock (see deadlines.accept_deadline).
+    # The escalation ladder after the stage deadline: the holder at once, then the street, then the district.
+    escalate_street_after_hours = models.PositiveIntegerField(_("escalate to the street after (hours)"), default=24)
+    escalate_district_after_hours = models.PositiveIntegerField(
+        _("escalate to the district after (hours)"), default=72
+    )
+    # Pausing the clock while waiting on the resident (挂起): at most this many days in all.
+    max_pause_days = models.PositiveIntegerField(_("pause the clock at most (days)"), default=10)
+    accept_on_working_hours = models.BooleanField(_("accept clock runs on working hours"), default=True)
+    work_starts = models.TimeField(_("working hours start"), default=dt.time(8, 30))
+    work_ends = models.TimeField(_("working hours end"), default=dt.time(17, 30))
     is_active = models.BooleanField(_("active"), default=True)
 
     # Reference data: every signed-in user reads the categories.
@@ -80,6 +92,15 @@ STAGE_DUE: dict[str, str] = {
     Status.DISPATCHED: "accept_due",
     Status.ACCEPTED: "resolve_due",
     Status.RESOLVED: "follow_up_due",
+}
+
+
+# Where each stage's clock started (the warnings are shares of the time from there to the deadline).
+STAGE_START: dict[str, str] = {
+    Status.REGISTERED: "resolve_started_at",
+    Status.DISPATCHED: "dispatched_at",
+    Status.ACCEPTED: "resolve_started_at",
+    Status.RESOLVED: "resolved_at",
 }
 
 
@@ -174,6 +195,25 @@ class Petition(models.Model):
     result = models.TextField(_("result"), blank=True, editable=False)
     rehandle_count = models.PositiveSmallIntegerField(_("re-handled"), default=0, editable=False)
     escalated = models.BooleanField(_("escalated"), default=False, editable=False)
+    # A deadline counted on a guessed calendar (a year neither chinesecalendar nor the district's
+    # working calendar covers yet): recomputed once the schedule is entered (recompute_deadlines).
+    due_provisional = models.BooleanField(_("deadline provisional"), default=False, editable=False)
+    # When the overdue scan next has something to record for this petition (the stage deadline, then
+    # each escalation level after it); NULL when nothing is pending. Kept by the workflow and the scan,
+    # so a scan reads only what is newly due (partial index), never everything already reminded.
+    next_reminder_at = models.DateTimeField(_("next reminder at"), null=True, blank=True, editable=False)
+    # The resolve clock's start: registration, or the moment it was reopened (重办).
+    resolve_started_at = models.DateTimeField(_("resolve clock started"), null=True, blank=True, editable=False)
+    # Yellow and red warnings: when the share of the stage's time in DEADLINE_WARNINGS is used.
+    warn_yellow_at = models.DateTimeField(_("yellow warning at"), null=True, blank=True, editable=False)
+    warn_red_at = models.DateTimeField(_("red warning at"), null=True, blank=True, editable=False)
+    # Approved extensions (延期): resolve_due is then the extended deadline, which on-time counts against.
+    extension_count = models.PositiveSmallIntegerField(_("extensions"), default=0, editable=False)
+    # The clock paused while waiting on the resident (挂起): since when, until when at most, and how
+    # long it has been paused before (the category's max_pause_days bounds the total).
+    paused_at = models.DateTimeField(_("paused at"), null=True, blank=True, editable=False)
+    pause_until = models.DateTimeField(_("paused at most until"), null=True, blank=True, editable=False)
+    paused_total = models.DurationField(_("paused in all"), default=dt.timedelta(0), editable=False)
 
     objects = PetitionQuerySet.as_manager()
     # On a grid in the user's part of the chain; for department staff, dispatched to their department.
@@ -191,6 +231,9 @@ class Petition(models.Model):
             # Dashboards count by the dispatch and resolution time in a period.
             models.Index(fields=["dispatched_at"], name="petition_dispatched"),
             models.Index(fields=["resolved_at"], name="petition_resolved"),
+            models.Index(
+                fields=["next_reminder_at"], name="petition_next_reminder", condition=Q(next_reminder_at__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -245,10 +288,48 @@ class Petition(models.Model):
         """Open and past the deadline of its current stage, now (see ``overdue_q``)."""
         return self.is_open and self.current_due is not None and self.current_due < timezone.now()
 
+    @property
+    def deadline_flag(self) -> str:
+        """"overdue", "red", "yellow" or "" now: what lists and cards show beside the deadline."""
+        if not self.is_open or self.current_due is None:
+            return ""
+        now = timezone.now()
+        if self.current_due < now:
+            return "overdue"
+        if self.warn_red_at is not None and self.warn_red_at <= now:
+            return "red"
+        if self.warn_yellow_at is not None and self.warn_yellow_at <= now:
+            return "yellow"
+        return ""
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
+
     def stage_due(self) -> dt.datetime | None:
-        """The deadline of the stage the petition is in (what ``current_due`` holds)."""
+        """The deadline of the stage the petition is in (what ``current_due`` holds).
+
+        While the clock is paused, the deadline it would have if the pause ran to its limit.
+        """
         field = STAGE_DUE.get(self.status)
-        return getattr(self, field) if field else None
+        due: dt.datetime | None = getattr(self, field) if field else None
+        if due is not None and self.paused_at is not None and self.pause_until is not None:
+            due += self.pause_until - self.paused_at
+        return due
+
+    def set_clock(self) -> None:
+        """The one place the current deadline, its warnings and the next reminder are derived."""
+        from django.conf import settings
+
+        self.current_due = self.stage_due()
+        field = STAGE_START.get(self.status)
+        start: dt.datetime | None = getattr(self, field) if field else None
+        self.warn_yellow_at = self.warn_red_at = None
+        if self.current_due is not None and start is not None and start < self.current_due and not self.is_paused:
+            span = self.current_due - start
+            yellow, red = settings.DEADLINE_WARNINGS
+            self.warn_yellow_at, self.warn_red_at = start + span * yellow, start + span * red
+        self.next_reminder_at = self.warn_yellow_at or self.current_due
 
     def refresh_from_db(self, *args: object, **kwargs: object) -> None:
         fields = kwargs.get("fields")
@@ -259,7 +340,7 @@ class Petition(models.Model):
     def _move_to(self, status: str) -> None:
         """Only ``workflow.apply`` calls this (see ``_ProtectedStatus``)."""
         self.__dict__["status"] = status
-        self.current_due = self.stage_due()
+        self.set_clock()
 
 
 class PetitionEvent(models.Model):
@@ -317,6 +398,8 @@ class Reminder(models.Model):
     """An overdue reminder or escalation, recorded once per petition, stage, level and round."""
 
     class Level(models.TextChoices):
+        YELLOW = "yellow", _("yellow warning: half the time used")
+        RED = "red", _("red warning: three quarters of the time used")
         REMIND = "remind", _("reminder to the department")
         STREET = "street", _("escalated to the street")
         DISTRICT = "district", _("escalated to the district")
@@ -328,8 +411,17 @@ class Reminder(models.Model):
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
     round = models.PositiveSmallIntegerField(_("round"), default=0)
     created_at = models.DateTimeField(_("created at"))
+    # NULL while any channel has not recorded success: the row is pending, and the sweep re-queues it.
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # Per channel: {"inapp": {...}, "email": {...}, "webhook": {...}}, each with ok, at, attempts, error.
     delivery = models.JSONField(_("delivery"), default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When the sweep should queue it (again): a lease while a worker delivers it, a backoff after a failure.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    given_up = models.BooleanField(_("given up"), default=False)
+    # A worker is delivering it until then; after that another may (the first one died).
+    lease_until = models.DateTimeField(_("leased until"), null=True, blank=True)
 
     scope = Scope(via="petition")
 
@@ -338,6 +430,13 @@ class Reminder(models.Model):
         verbose_name_plural = _("reminders")
         constraints = [
             models.UniqueConstraint(fields=["petition", "stage", "level", "round"], name="reminder_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="reminder_pending",
+                condition=Q(sent_at__isnull=True, given_up=False),
+            )
         ]
 
     def __str__(self) -> str:
@@ -389,3 +488,73 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class CalendarDay(models.Model):
+    """A day of the district's working calendar (工作日历) that overrides the maintained package.
+
+    A statutory holiday, a make-up working day (调休), or a local holiday (e.g. Corban in Xinjiang).
+    Entries marked ``official`` carry the State Council's schedule: a year with any of them counts as
+    published, so deadlines in it are no longer provisional.
+    """
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("holiday")
+        WORKDAY = "workday", _("make-up working day")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=60)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    official = models.BooleanField(_("State Council schedule"), default=True)
+
+    # Reference data: every signed-in user reads the calendar; only admins edit it.
+    scope = Scope(public=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("working-calendar day")
+        verbose_name_plural = _("working calendar")
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.name}"
+
+
+class Extension(models.Model):
+    """A department's request for more time (延期申请), and the street's decision on it."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("pending")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+
+    petition = models.ForeignKey(
+        Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="extensions"
+    )
+    reason = models.TextField(_("reason"))
+    proposed_due = models.DateField(_("proposed deadline"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"))
+    decision = models.CharField(_("decision"), max_length=8, choices=Decision.choices, default=Decision.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("decided by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    previous_due = models.DateTimeField(_("deadline before"), null=True, blank=True)
+
+    scope = Scope(via="petition")
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["petition"], condition=Q(decision="pending"), name="extension_one_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.petition_id} → {self.proposed_due:%Y-%m-%d}"

@@ -1,12 +1,25 @@
 """Overdue handling (督办): at a stage's deadline remind whoever holds it, later escalate.
 
-Recording: each reminder is a row with a unique (petition, stage, level, round), so however many
-beat processes scan, and however often a scan is retried, inserting it succeeds once.
-Sending: the delivery task first claims the row (``sent_at`` from NULL to now in one UPDATE); only
-the process whose UPDATE matched sends, so a reminder is sent once (at most once: a crash after the
-claim loses that reminder's messages, which we prefer to nagging a department twice).
-Channels: in-app notifications, email to the recipients, and the department's group-robot webhook
-(WeCom and DingTalk robots both take ``{"msgtype": "text", "text": {"content": ...}}``).
+The database is the source of truth; the broker only carries hints.
+
+Recording: the scan reads only petitions whose ``next_reminder_at`` has come (a partial index), records
+the levels now due (unique per petition, stage, level and round) and moves ``next_reminder_at`` to
+the next level, or clears it, in the same transaction. A later scan with nothing new reads nothing.
+One scan runs at a time (a PostgreSQL advisory lock); rows a transition holds are skipped this time.
+
+Delivering: a reminder is pending (``sent_at`` NULL) until every channel has recorded success. A
+worker takes a lease on the row, then works channel by channel, recording each outcome as it goes:
+in-app notifications (unique per reminder and user, so a second run adds none), email, and the
+department's group-robot webhook (WeCom and DingTalk robots both take ``{"msgtype": "text", ...}``).
+A channel that failed is retried with exponential backoff, its attempts and last error kept. The
+periodic sweep re-queues every pending reminder whose next attempt is due: one whose queueing failed
+(broker down), whose message was lost (broker restarted), or whose worker died (its lease ran out).
+
+Guarantee: every recorded reminder is delivered on every channel at least once, as long as the
+channel eventually accepts it. A channel is repeated only when a worker dies after that channel
+accepted the message and before its success was recorded (one UPDATE later): for a robot webhook,
+which takes no idempotency key, that window is the only way to a duplicate; in-app notifications are
+never doubled.
 """
 
 import datetime as dt
@@ -14,11 +27,15 @@ import json
 import logging
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,37 +46,130 @@ from .models import Notification, Petition, Reminder, Status
 
 logger = logging.getLogger(__name__)
 
-# How long past the stage deadline each level fires.
-LEVEL_AFTER = (
-    (Reminder.Level.REMIND, dt.timedelta(0)),
-    (Reminder.Level.STREET, dt.timedelta(days=1)),
-    (Reminder.Level.DISTRICT, dt.timedelta(days=3)),
-)
 WEBHOOK_TIMEOUT_SECONDS = 5
+SCAN_LOCK = 0x7767_0014  # the advisory-lock key of the overdue scan
+Queue = Callable[[list[int]], None]
 
 
-def record_overdue_reminders(*, now: dt.datetime | None = None, batch: int = 500) -> list[int]:
-    """Record each due reminder once. Returns the ids of the new ones (``tasks`` queues their delivery)."""
+def _seconds(name: str, default: int) -> dt.timedelta:
+    return dt.timedelta(seconds=getattr(settings, name, default))
+
+
+@contextmanager
+def _scan_lock() -> Iterator[bool]:
+    """One scan at a time: a session advisory lock (released by PostgreSQL if the worker dies)."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SCAN_LOCK])
+        got = bool(cursor.fetchone()[0])
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [SCAN_LOCK])
+
+
+def record_overdue_reminders(
+    *, now: dt.datetime | None = None, batch: int = 2000, queue: Queue | None = None
+) -> list[int]:
+    """Record each newly due reminder once; ``queue`` gets each batch's new ids once it commits.
+
+    Returns the ids of the new reminders ([] when another scan is running).
+    """
     now = now or timezone.now()
     created: list[int] = []
-    overdue = (
-        Petition.objects.overdue(now)
-        .order_by("current_due")
-        .values_list("id", "status", "current_due", "rehandle_count")
+    with _scan_lock() as got:
+        if not got:
+            logger.info("overdue scan skipped: another scan is running")
+            return []
+        while True:
+            new_ids, done = _record_batch(now, batch, queue)
+            created.extend(new_ids)
+            if done:
+                return created
+
+
+def _record_batch(now: dt.datetime, batch: int, queue: Queue | None) -> tuple[list[int], bool]:
+    sweep_after = _seconds("REMINDER_SWEEP_AFTER_SECONDS", 120)
+    with transaction.atomic():
+        due = list(
+            Petition.objects.filter(next_reminder_at__lte=now)
+            .order_by("next_reminder_at")
+            .select_for_update(of=("self",), skip_locked=True)
+            .values_list(
+                "id", "status", "current_due", "rehandle_count", "warn_yellow_at", "warn_red_at",
+                "category__escalate_street_after_hours", "category__escalate_district_after_hours",
+            )[:batch]
+        )
+        rows: list[tuple[int, str, str, int]] = []
+        following: list[tuple[int, dt.datetime | None]] = []
+        for petition_id, status, due_at, rehandles, yellow_at, red_at, street_hours, district_hours in due:
+            ladder: list[tuple[str, dt.datetime | None]] = []
+            if due_at is not None and now < due_at:  # warnings only before the deadline, not after it
+                ladder += [(Reminder.Level.YELLOW, yellow_at), (Reminder.Level.RED, red_at)]
+            if due_at is not None:
+                ladder += [
+                    (Reminder.Level.REMIND, due_at),
+                    (Reminder.Level.STREET, due_at + dt.timedelta(hours=street_hours)),
+                    (Reminder.Level.DISTRICT, due_at + dt.timedelta(hours=district_hours)),
+                ]
+            upcoming = [at for _level, at in ladder if at is not None and at > now]
+            rows += [(petition_id, status, level, rehandles) for level, at in ladder if at is not None and at <= now]
+            following.append((petition_id, min(upcoming, default=None)))
+        new_ids = _insert_reminders(rows, now, now + sweep_after)
+        _set_next_reminder(following)
+        if new_ids and queue is not None:
+            transaction.on_commit(partial(queue, new_ids))
+    return new_ids, len(due) < batch
+
+
+def _insert_reminders(rows: list[tuple[int, str, str, int]], now: dt.datetime, attempt_at: dt.datetime) -> list[int]:
+    """Insert the rows not recorded yet (reminder_once); the ids of those inserted."""
+    if not rows:
+        return []
+    if connection.vendor == "postgresql":  # one statement, RETURNING the new ids
+        petition_ids, stages, levels, rounds = (list(c) for c in zip(*rows, strict=True))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {Reminder._meta.db_table}
+                        (petition_id, stage, level, round, created_at, next_attempt_at,
+                         delivery, attempts, last_error, given_up)
+                    SELECT p, s, l, r, %s, %s, '{{}}'::jsonb, 0, '', false
+                    FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[]) AS v(p, s, l, r)
+                    ON CONFLICT DO NOTHING RETURNING id""",
+                [now, attempt_at, petition_ids, stages, levels, rounds],
+            )
+            return [r[0] for r in cursor.fetchall()]
+    Reminder.objects.bulk_create(
+        [
+            Reminder(petition_id=p, stage=s, level=lv, round=r, created_at=now, next_attempt_at=attempt_at)
+            for p, s, lv, r in rows
+        ],
+        ignore_conflicts=True,
     )
-    for petition_id, status, due, rehandles in overdue.iterator(chunk_size=batch):
-        for level, after in LEVEL_AFTER:
-            if due is None or now - due < after:
-                break
-            try:
-                with transaction.atomic():
-                    reminder = Reminder.objects.create(
-                        petition_id=petition_id, stage=status, level=level, round=rehandles, created_at=now
-                    )
-            except IntegrityError:
-                continue  # recorded already, by an earlier scan or another beat
-            created.append(reminder.pk)
-    return created
+    return list(
+        Reminder.objects.filter(petition_id__in={r[0] for r in rows}, created_at=now).values_list("id", flat=True)
+    )
+
+
+def _set_next_reminder(following: list[tuple[int, dt.datetime | None]]) -> None:
+    if not following:
+        return
+    if connection.vendor == "postgresql":
+        ids, times = (list(c) for c in zip(*following, strict=True))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""UPDATE {Petition._meta.db_table} p SET next_reminder_at = v.t
+                    FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t) WHERE p.id = v.id""",
+                [ids, times],
+            )
+        return
+    Petition.objects.bulk_update(
+        [Petition(pk=pk, next_reminder_at=at) for pk, at in following], ["next_reminder_at"], batch_size=500
+    )
 
 
 def recipients(reminder: Reminder) -> QuerySet[User]:
@@ -86,6 +196,7 @@ def _candidates(reminder: Reminder) -> QuerySet[User]:
         scope_node__lft__lte=branch.lft,
         scope_node__rght__gte=branch.rght,
     )
+    # Warnings go to whoever holds the stage, like the first reminder.
     if reminder.level == Reminder.Level.STREET or reminder.stage == Status.REGISTERED:
         return officials
     if reminder.stage in (Status.DISPATCHED, Status.ACCEPTED) and petition.department_id:
@@ -96,8 +207,19 @@ def _candidates(reminder: Reminder) -> QuerySet[User]:
     ).distinct()
 
 
+WARNINGS = frozenset({Reminder.Level.YELLOW, Reminder.Level.RED})
+
+
 def message_for(reminder: Reminder) -> str:
     petition = reminder.petition
+    if reminder.level in WARNINGS:
+        return _("[%(level)s] Petition %(number)s “%(title)s” is due at stage %(stage)s by %(due)s.") % {
+            "level": reminder.get_level_display(),
+            "number": petition.number,
+            "title": petition.title,
+            "stage": reminder.get_stage_display(),
+            "due": timezone.localtime(petition.current_due).strftime("%Y-%m-%d %H:%M") if petition.current_due else "—",
+        }
     return _("[%(level)s] Petition %(number)s “%(title)s” is overdue at stage %(stage)s (deadline %(due)s).") % {
         "level": reminder.get_level_display(),
         "number": petition.number,
@@ -107,46 +229,117 @@ def message_for(reminder: Reminder) -> str:
     }
 
 
+def _backoff(attempts: int) -> dt.timedelta:
+    base = getattr(settings, "REMINDER_RETRY_BASE_SECONDS", 60)
+    return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
 def deliver(reminder_id: int) -> bool:
-    """Send one reminder on every channel, once. Returns False when it had been sent already."""
+    """Deliver one reminder on every channel not yet recorded as done. True once it is fully sent.
+
+    Returns False, sending nothing, when it was sent already or another worker holds its lease.
+    """
     now = timezone.now()
-    if not Reminder.objects.filter(pk=reminder_id, sent_at__isnull=True).update(sent_at=now):
+    lease = _seconds("REMINDER_LEASE_SECONDS", 300)
+    claimed = (
+        Reminder.objects.filter(pk=reminder_id, sent_at__isnull=True, given_up=False)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + lease, next_attempt_at=now + lease, attempts=F("attempts") + 1)
+    )
+    if not claimed:
         return False
     reminder = Reminder.objects.select_related("petition__grid__branch", "petition__department").get(pk=reminder_id)
     text = message_for(reminder)
     people = list(recipients(reminder))
-    Notification.objects.bulk_create(
-        [
-            Notification(user=u, reminder=reminder, petition=reminder.petition, text=text[:200], created_at=now)
-            for u in people
-        ],
-        ignore_conflicts=True,
-    )
-    delivery: dict[str, Any] = {"notified": len(people)}
+    delivery: dict[str, Any] = dict(reminder.delivery)
+
+    def record(channel: str, ok: bool, detail: str) -> None:
+        entry = dict(delivery.get(channel) or {})
+        entry.update(ok=ok, at=timezone.now().isoformat(), attempts=entry.get("attempts", 0) + 1)
+        entry["detail" if ok else "error"] = detail
+        delivery[channel] = entry
+        Reminder.objects.filter(pk=reminder_id).update(delivery=delivery)
+
+    def pending(channel: str) -> bool:
+        return not (delivery.get(channel) or {}).get("ok")
+
+    if pending("inapp"):
+        Notification.objects.bulk_create(
+            [
+                Notification(user=u, reminder=reminder, petition=reminder.petition, text=text[:200], created_at=now)
+                for u in people
+            ],
+            ignore_conflicts=True,
+        )
+        record("inapp", True, str(len(people)))
     emails = sorted({u.email for u in people if u.email})
-    if emails:
+    if emails and pending("email"):
         try:
-            send_mail(_("Overdue petition %(number)s") % {"number": reminder.petition.number}, text, None, emails)
-            delivery["emailed"] = len(emails)
+            subject = (
+                _("Deadline warning for petition %(number)s")
+                if reminder.level in WARNINGS
+                else _("Overdue petition %(number)s")
+            ) % {"number": reminder.petition.number}
+            send_mail(subject, text, None, emails)
         except OSError as exc:
-            delivery["email_error"] = str(exc)
+            record("email", False, str(exc))
+        else:
+            record("email", True, str(len(emails)))
     department = reminder.petition.department
-    if department is not None and department.webhook_url and reminder.level == Reminder.Level.REMIND:
-        delivery["webhook"] = _post_webhook(department.webhook_url, text)
-    Reminder.objects.filter(pk=reminder_id).update(delivery=delivery)
-    logger.info("reminder %s sent: %s", reminder_id, delivery)
-    return True
+    if (
+        department is not None
+        and department.webhook_url
+        and reminder.level == Reminder.Level.REMIND
+        and pending("webhook")
+    ):
+        ok, detail = _post_webhook(department.webhook_url, text)
+        record("webhook", ok, detail)
+
+    failed = {c: e["error"] for c, e in delivery.items() if not e.get("ok")}
+    done = timezone.now()
+    if not failed:
+        Reminder.objects.filter(pk=reminder_id).update(
+            sent_at=done, lease_until=None, next_attempt_at=None, last_error=""
+        )
+        logger.info("reminder %s sent: %s", reminder_id, delivery)
+        return True
+    error = "; ".join(f"{c}: {e}" for c, e in sorted(failed.items()))
+    attempts = reminder.attempts
+    give_up = attempts >= getattr(settings, "REMINDER_MAX_ATTEMPTS", 10)
+    Reminder.objects.filter(pk=reminder_id).update(
+        lease_until=None, next_attempt_at=None if give_up else done + _backoff(attempts),
+        last_error=error[:2000], given_up=give_up,
+    )
+    logger.warning("reminder %s not fully delivered (attempt %s): %s", reminder_id, attempts, error)
+    return False
 
 
-def _post_webhook(url: str, text: str) -> str:
+def due_for_sweep(*, now: dt.datetime | None = None, limit: int = 5000) -> list[int]:
+    """Pending reminders whose next attempt is due, pushed a sweep interval on so the next sweep
+    does not queue them again while they wait in the queue."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Reminder.objects.filter(sent_at__isnull=True, given_up=False, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:limit]
+        )
+        Reminder.objects.filter(pk__in=ids).update(
+            next_attempt_at=now + _seconds("REMINDER_SWEEP_AFTER_SECONDS", 120)
+        )
+    return ids
+
+
+def _post_webhook(url: str, text: str) -> tuple[bool, str]:
     body = json.dumps({"msgtype": "text", "text": {"content": text}}, ensure_ascii=False).encode()
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            return f"HTTP {response.status}"
+            return 200 <= response.status < 300, f"HTTP {response.status}"
     except (urllib.error.URLError, OSError) as exc:
         logger.warning("webhook %s failed: %s", url, exc)
-        return f"failed: {exc}"
+        return False, str(exc)
 
 
-__all__ = ["deliver", "recipients", "record_overdue_reminders"]
+__all__ = ["deliver", "due_for_sweep", "recipients", "record_overdue_reminders"]

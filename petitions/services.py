@@ -11,15 +11,27 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from governance.access import restrict
+from governance.exceptions import TransitionNotAllowed
 from governance.models import Department, User
 from grids.identity import is_valid_phone
 from grids.models import Grid, Household
 
 from . import workflow
-from .deadlines import add_hours, add_working_days
-from .models import SATISFIED_LEVELS, Category, FollowUp, Petition, Priority, Satisfaction, Status
+from .deadlines import Deadline, add_hours, working_days_deadline, working_hours_deadline
+from .models import (
+    SATISFIED_LEVELS,
+    Category,
+    Extension,
+    FollowUp,
+    Petition,
+    PetitionEvent,
+    Priority,
+    Satisfaction,
+    Status,
+)
 
 # A third re-handle flags the petition for escalation (提级督办).
 ESCALATE_AFTER_REHANDLES = 3
@@ -33,6 +45,15 @@ def _accept_hours(petition: Petition) -> int:
 def _resolve_days(petition: Petition) -> int:
     c = petition.category
     return c.urgent_resolve_working_days if petition.priority == Priority.URGENT else c.resolve_working_days
+
+
+def _accept_deadline(petition: Petition, now: dt.datetime) -> Deadline:
+    """The accept clock: the category's working hours, or around the clock when urgent or so configured."""
+    c = petition.category
+    hours = _accept_hours(petition)
+    if petition.priority == Priority.URGENT or not c.accept_on_working_hours:
+        return Deadline(add_hours(now, hours))
+    return working_hours_deadline(now, hours, c.work_starts, c.work_ends)
 
 
 def _required(value: str, field: str, label: str) -> str:
@@ -101,7 +122,9 @@ def petition_register(
             errors.setdefault(field, messages[0])
     if errors:
         raise ValidationError(errors)
-    petition.resolve_due = add_working_days(petition.registered_at, _resolve_days(petition))
+    resolve = working_days_deadline(petition.registered_at, _resolve_days(petition))
+    petition.resolve_due, petition.due_provisional = resolve.at, resolve.provisional
+    petition.resolve_started_at = petition.registered_at
     return workflow.start(petition=petition, actor=actor)
 
 
@@ -113,7 +136,9 @@ def petition_dispatch(*, actor: User, petition_id: int, department: Department, 
     def change(p: Petition, now: dt.datetime) -> None:
         p.department = department
         p.dispatched_at = now
-        p.accept_due = add_hours(now, _accept_hours(p))
+        accept = _accept_deadline(p, now)
+        p.accept_due = accept.at
+        p.due_provisional = p.due_provisional or accept.provisional
 
     return workflow.apply(petition_id=petition_id, action="dispatch", actor=actor, note=note, change=change)
 
@@ -152,7 +177,8 @@ def petition_resolve(*, actor: User, petition_id: int, result: str) -> Petition:
             p.resolved_at = now
             p.result = result
             p.resolved_on_grid = action == "resolve_on_grid"
-            p.follow_up_due = add_working_days(now, p.category.follow_up_working_days)
+            follow_up = working_days_deadline(now, p.category.follow_up_working_days)
+            p.follow_up_due, p.due_provisional = follow_up.at, follow_up.provisional
 
         return workflow.apply(petition_id=petition_id, action=action, actor=actor, note=result, change=change)
 
@@ -233,11 +259,15 @@ def _follow_up(
             p.resolved_at = None
             p.resolved_on_grid = False
             p.follow_up_due = None
-            p.resolve_due = add_working_days(now, _resolve_days(p))
+            resolve = working_days_deadline(now, _resolve_days(p))
+            p.resolve_due, p.due_provisional = resolve.at, resolve.provisional
+            p.resolve_started_at = now
             if action == "reopen":
                 p.dispatched_at = now
                 p.accepted_at = None
-                p.accept_due = add_hours(now, _accept_hours(p))
+                accept = _accept_deadline(p, now)
+                p.accept_due = accept.at
+                p.due_provisional = p.due_provisional or accept.provisional
 
     return workflow.apply(petition_id=petition_id, action=action, actor=actor, note=note, change=change)
 
@@ -246,3 +276,137 @@ def petition_cancel(*, actor: User, petition_id: int, reason: str) -> Petition:
     """Cancel a duplicate or withdrawn petition, with the reason."""
     reason = _required(reason, "reason", _("the reason"))
     return workflow.apply(petition_id=petition_id, action="cancel", actor=actor, note=reason)
+
+
+def _day(value: dt.datetime | None) -> str:
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else "—"
+
+
+def petition_request_extension(*, actor: User, petition_id: int, reason: str, proposed_due: dt.date) -> Petition:
+    """The department asks for more time (延期申请), with the reason and the date it proposes."""
+    reason = _required(reason, "reason", _("the reason"))
+
+    def change(p: Petition, now: dt.datetime) -> None:
+        if p.resolve_due is not None and proposed_due <= timezone.localtime(p.resolve_due).date():
+            message = _("Propose a date after the current deadline (%(due)s).") % {"due": _day(p.resolve_due)}
+            raise ValidationError({"proposed_due": message})
+        Extension.objects.create(petition=p, reason=reason, proposed_due=proposed_due, requested_by=actor,
+                                 requested_at=now)
+
+    note = _("%(reason)s (proposed deadline %(date)s)") % {"reason": reason, "date": f"{proposed_due:%Y-%m-%d}"}
+    return workflow.apply(petition_id=petition_id, action="request_extension", actor=actor, note=note, change=change)
+
+
+def _decide_extension(p: Petition, actor: User, now: dt.datetime, decision: str) -> Extension:
+    extension = p.extensions.select_for_update().get(decision=Extension.Decision.PENDING)
+    extension.decision, extension.decided_by, extension.decided_at = decision, actor, now
+    extension.previous_due = p.resolve_due
+    extension.save()
+    return extension
+
+
+def petition_approve_extension(*, actor: User, petition_id: int, note: str = "") -> Petition:
+    """The street approves: the resolve deadline moves to the proposed date (same time of day), recorded;
+    on-time then counts against it (``resolve_due``), and ``extension_count`` says it was extended."""
+
+    def change(p: Petition, now: dt.datetime) -> str:
+        extension = _decide_extension(p, actor, now, Extension.Decision.APPROVED)
+        before = timezone.localtime(p.resolve_due) if p.resolve_due else timezone.localtime(now)
+        day = extension.proposed_due
+        p.resolve_due = before.replace(year=day.year, month=day.month, day=day.day)
+        p.extension_count += 1
+        return f"{_DEADLINE_LABELS['resolve_due']}: {_day(extension.previous_due)} → {_day(p.resolve_due)}"
+
+    return workflow.apply(petition_id=petition_id, action="approve_extension", actor=actor, note=note, change=change)
+
+
+def petition_refuse_extension(*, actor: User, petition_id: int, reason: str) -> Petition:
+    """The street refuses the extension, with the reason; the deadline stays."""
+    reason = _required(reason, "reason", _("the reason"))
+
+    def change(p: Petition, now: dt.datetime) -> None:
+        _decide_extension(p, actor, now, Extension.Decision.REFUSED)
+
+    return workflow.apply(petition_id=petition_id, action="refuse_extension", actor=actor, note=reason, change=change)
+
+
+def petition_pause(*, actor: User, petition_id: int, reason: str) -> Petition:
+    """Pause the resolve clock while waiting on the resident (挂起), at most the category's days in all."""
+    reason = _required(reason, "reason", _("the reason"))
+
+    def change(p: Petition, now: dt.datetime) -> None:
+        allowance = dt.timedelta(days=p.category.max_pause_days) - p.paused_total
+        if allowance <= dt.timedelta(0):
+            raise TransitionNotAllowed(
+                _("The clock has been paused for the %(days)d days the category allows.")
+                % {"days": p.category.max_pause_days}
+            )
+        p.paused_at, p.pause_until = now, now + allowance
+
+    return workflow.apply(petition_id=petition_id, action="pause", actor=actor, note=reason, change=change)
+
+
+def petition_resume(*, actor: User, petition_id: int, note: str = "") -> Petition:
+    """Start the clock again: the resolve deadline moves on by the time paused (up to the limit)."""
+
+    def change(p: Petition, now: dt.datetime) -> None:
+        assert p.paused_at is not None and p.pause_until is not None  # the transition's guard
+        used = min(now, p.pause_until) - p.paused_at
+        if p.resolve_due is not None:
+            p.resolve_due += used
+        p.paused_total += used
+        p.paused_at = p.pause_until = None
+
+    return workflow.apply(petition_id=petition_id, action="resume", actor=actor, note=note, change=change)
+
+
+RECOMPUTE = "recompute_deadlines"
+CLOCK_FIELDS = ("current_due", "warn_yellow_at", "warn_red_at", "next_reminder_at")
+_DEADLINE_LABELS = {
+    "resolve_due": gettext_lazy("resolve by"),
+    "accept_due": gettext_lazy("accept by"),
+    "follow_up_due": gettext_lazy("follow up by"),
+}
+
+
+def petition_recompute_deadlines(*, actor: User, now: dt.datetime | None = None) -> int:
+    """Recompute, once, the future deadlines of open petitions set on a guessed calendar.
+
+    Run after a year's schedule is entered (the admin button, ``manage.py recompute_deadlines``). Each
+    deadline is counted again from the moment it was first counted from, on the calendar as it is now;
+    each change is recorded in the petition's timeline. Returns how many petitions changed.
+    """
+    now = now or timezone.now()
+    changed = 0
+    ids = list(Petition.objects.filter(due_provisional=True, current_due__isnull=False).values_list("id", flat=True))
+    for petition_id in ids:
+        with transaction.atomic():
+            p = Petition.objects.select_for_update(of=("self",)).select_related("category").get(pk=petition_id)
+            if not p.due_provisional or not p.is_open:
+                continue
+            fresh: dict[str, Deadline] = {}
+            if p.resolve_due and not p.extension_count:  # an approved extension set it by hand
+                fresh["resolve_due"] = working_days_deadline(p.resolve_started_at or p.registered_at, _resolve_days(p))
+            if p.accept_due and p.dispatched_at:
+                fresh["accept_due"] = _accept_deadline(p, p.dispatched_at)
+            if p.follow_up_due and p.resolved_at:
+                fresh["follow_up_due"] = working_days_deadline(p.resolved_at, p.category.follow_up_working_days)
+            notes = []
+            for field, deadline in fresh.items():
+                old = getattr(p, field)
+                if old > now and deadline.at != old:
+                    setattr(p, field, deadline.at)
+                    notes.append(
+                        f"{_DEADLINE_LABELS[field]}: "
+                        f"{timezone.localtime(old):%Y-%m-%d %H:%M} → {timezone.localtime(deadline.at):%Y-%m-%d %H:%M}"
+                    )
+            p.due_provisional = any(d.provisional for d in fresh.values())
+            p.set_clock()
+            p.save(update_fields=["resolve_due", "accept_due", "follow_up_due", "due_provisional", *CLOCK_FIELDS])
+            if notes:
+                changed += 1
+                PetitionEvent.objects.create(
+                    petition=p, action=RECOMPUTE, from_status=p.status, to_status=p.status, actor=actor, at=now,
+                    note="; ".join(notes),
+                )
+    return changed

@@ -33,7 +33,7 @@ class Field:
     """One field of a step's body, for the form and the serializer alike."""
 
     name: str
-    kind: Literal["text", "department", "yes_no", "satisfaction"]
+    kind: Literal["text", "department", "yes_no", "satisfaction", "date"]
     label: StrOrPromise
     required: bool = False
     help_text: str = ""  # the API's (the schema is in English)
@@ -83,6 +83,11 @@ SATISFACTION = Field(
     help_text="Required when reached, on the five-level scale (GB/T 39735).",
 )
 
+PROPOSED_DUE = Field(
+    "proposed_due", "date", _("proposed deadline"), required=True,
+    help_text="The date proposed as the new resolve deadline (YYYY-MM-DD), after the current one.",
+)
+
 REASON_BODY = Body("Reason", (REASON,))
 
 STEPS: dict[str, Step] = {
@@ -119,6 +124,37 @@ STEPS: dict[str, Step] = {
             _("Return (wrongly dispatched)"), _("Returned to the street."),
             "Return a mis-routed petition",
             "The department sends it back to the street with the reason.",
+        ),
+        Step(
+            "request-extension", ("request_extension",), Body("Extension", (REASON, PROPOSED_DUE)),
+            services.petition_request_extension,
+            _("Request an extension"), _("Extension requested."),
+            "Request an extension",
+            "延期申请: the department asks for a later resolve deadline, with the reason; the street decides.",
+        ),
+        Step(
+            "approve-extension", ("approve_extension",), Body("Note", (NOTE,)), services.petition_approve_extension,
+            _("Approve the extension"), _("Extension approved: the deadline has moved."),
+            "Approve the extension",
+            "The street approves the pending extension; the resolve deadline moves to the proposed date.",
+        ),
+        Step(
+            "refuse-extension", ("refuse_extension",), REASON_BODY, services.petition_refuse_extension,
+            _("Refuse the extension"), _("Extension refused."),
+            "Refuse the extension",
+            "The street refuses the pending extension, with the reason; the deadline stays.",
+        ),
+        Step(
+            "pause", ("pause",), REASON_BODY, services.petition_pause,
+            _("Pause the clock (waiting on the resident)"), _("Clock paused."),
+            "Pause the clock",
+            "挂起: the resolve clock stops while waiting on the resident, at most the category's days in all.",
+        ),
+        Step(
+            "resume", ("resume",), Body("Note", (NOTE,)), services.petition_resume,
+            _("Resume the clock"), _("Clock resumed."),
+            "Resume the clock",
+            "The resolve clock runs again; the deadline moves on by the time paused.",
         ),
         Step(
             "cancel", ("cancel",), REASON_BODY, services.petition_cancel,

@@ -1,29 +1,60 @@
-"""Celery tasks: thin, ids in, services out."""
+"""Celery tasks: thin, ids in, services out. Deliveries run on their own queue (``reminders``)."""
 
-from functools import partial
+import logging
 
 from celery import shared_task
-from django.db import transaction
 
 from . import idempotency, reminders
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_QUEUE = "reminders"
+# Reminders per queued message: a scan of 150,000 queues 3,000 messages, not 150,000.
+DELIVERY_CHUNK = 50
+
+
+def queue_deliveries(reminder_ids: list[int]) -> None:
+    """Hand recorded reminders to the workers. A broker that is down or hung loses nothing: the rows
+    stay pending and the sweep queues them again once their next attempt is due."""
+    for start in range(0, len(reminder_ids), DELIVERY_CHUNK):
+        chunk = reminder_ids[start : start + DELIVERY_CHUNK]
+        try:
+            deliver_reminders.apply_async((chunk,), queue=DELIVERY_QUEUE, retry=False)
+        except Exception as exc:  # the broker's errors vary by transport; the sweep is the fallback
+            logger.warning("could not queue %d reminders (%s); the sweep will", len(reminder_ids) - start, exc)
+            return
 
 
 @shared_task(name="petitions.tasks.scan_overdue")
 def scan_overdue() -> int:
-    """Record (once) a reminder or escalation for every open petition past its stage deadline, and queue it."""
-    created = reminders.record_overdue_reminders()
-    for reminder_id in created:
-        transaction.on_commit(partial(deliver_reminder.delay, reminder_id))
-    return len(created)
+    """Record (once) a reminder or escalation for every open petition newly past a deadline, and queue it."""
+    return len(reminders.record_overdue_reminders(queue=queue_deliveries))
 
 
-@shared_task(name="petitions.tasks.deliver_reminder")
-def deliver_reminder(reminder_id: int) -> bool:
-    """Send one recorded reminder on its channels; a repeat delivery of the same id sends nothing."""
-    return reminders.deliver(reminder_id)
+@shared_task(name="petitions.tasks.sweep_reminders")
+def sweep_reminders() -> int:
+    """Queue again every pending reminder whose next attempt is due (lost, failed or abandoned)."""
+    ids = reminders.due_for_sweep()
+    queue_deliveries(ids)
+    return len(ids)
+
+
+@shared_task(name="petitions.tasks.deliver_reminders")
+def deliver_reminders(reminder_ids: list[int]) -> int:
+    """Deliver recorded reminders on their channels; a repeat sends only what was not recorded as done.
+    Returns how many were fully sent now."""
+    return sum(reminders.deliver(reminder_id) for reminder_id in reminder_ids)
 
 
 @shared_task(name="petitions.tasks.purge_idempotency_keys")
 def purge_idempotency_keys() -> int:
     """Forget Idempotency-Key answers older than 24 hours (run daily by beat)."""
     return idempotency.purge_expired()
+
+
+@shared_task(name="petitions.tasks.warn_calendar")
+def warn_calendar() -> int | None:
+    """Daily: say, in the log, when next year's working calendar is due and missing."""
+    from .calendar import warn_missing_year
+
+    return warn_missing_year()

@@ -8,6 +8,10 @@ else writes ``Petition.status`` (the field refuses it) or ``current_due`` (deriv
         │                       └──return──▶ registered                      └─reopen─▶ dispatched (重办)
         ├──resolve_on_grid──▶ resolved                                       └─reopen_on_grid─▶ registered
         └──cancel──▶ cancelled
+
+While accepted, the clock itself has steps that keep the status (guarded by the petition's own state):
+request_extension (延期申请, the department) → approve_extension / refuse_extension (the street);
+pause (挂起, waiting on the resident) → resume.
 """
 
 import datetime as dt
@@ -24,9 +28,12 @@ from governance.access import get_visible_or_404
 from governance.exceptions import TransitionNotAllowed
 from governance.models import User
 
-from .models import Petition, PetitionEvent, Status
+from .models import Extension, Petition, PetitionEvent, Status
 
 R = User.Role
+
+
+Guard = Callable[[Petition], bool]
 
 
 @dataclass(frozen=True)
@@ -36,10 +43,24 @@ class Transition:
     target: str
     roles: frozenset[str]
     label: object
+    # A condition beyond the status (a pending extension, a paused clock), and what to say if unmet.
+    guard: Guard | None = None
+    refusal: object = None
 
 
-def _t(action: str, sources: set[str], target: str, roles: set[str], label: object) -> Transition:
-    return Transition(action, frozenset(sources), target, frozenset(roles), label)
+def _t(
+    action: str, sources: set[str], target: str, roles: set[str], label: object,
+    guard: Guard | None = None, refusal: object = None,
+) -> Transition:
+    return Transition(action, frozenset(sources), target, frozenset(roles), label, guard, refusal)
+
+
+def _pending_extension(p: Petition) -> bool:
+    return p.extensions.filter(decision=Extension.Decision.PENDING).exists()
+
+
+def _may_ask_extension(p: Petition) -> bool:
+    return not p.is_paused and not _pending_extension(p)
 
 
 # Leadership (and superusers) may take any step; the table names who else may.
@@ -60,6 +81,21 @@ TRANSITIONS: dict[str, Transition] = {
            gettext_lazy("reopen for re-handling")),
         _t("reopen_on_grid", {Status.RESOLVED}, Status.REGISTERED, {R.WORKER, R.OFFICIAL},
            gettext_lazy("reopen on the grid")),
+        _t("request_extension", {Status.ACCEPTED}, Status.ACCEPTED, {R.DEPARTMENT},
+           gettext_lazy("request an extension"), _may_ask_extension,
+           gettext_lazy("An extension is already waiting for a decision, or the clock is paused.")),
+        _t("approve_extension", {Status.ACCEPTED}, Status.ACCEPTED, {R.OFFICIAL},
+           gettext_lazy("approve the extension"), _pending_extension,
+           gettext_lazy("No extension is waiting for a decision.")),
+        _t("refuse_extension", {Status.ACCEPTED}, Status.ACCEPTED, {R.OFFICIAL},
+           gettext_lazy("refuse the extension"), _pending_extension,
+           gettext_lazy("No extension is waiting for a decision.")),
+        _t("pause", {Status.ACCEPTED}, Status.ACCEPTED, {R.DEPARTMENT, R.OFFICIAL},
+           gettext_lazy("pause the clock"), lambda p: not p.is_paused,
+           gettext_lazy("The clock is paused already.")),
+        _t("resume", {Status.ACCEPTED}, Status.ACCEPTED, {R.DEPARTMENT, R.OFFICIAL},
+           gettext_lazy("resume the clock"), lambda p: p.is_paused,
+           gettext_lazy("The clock is not paused.")),
     )
 }
 
@@ -75,7 +111,11 @@ def may_register(user: User) -> bool:
 def may(user: User, petition: Petition, action: str) -> bool:
     """Whether ``user`` may take ``action`` on ``petition`` now (for showing buttons)."""
     transition = TRANSITIONS[action]
-    return petition.status in transition.sources and _role_allows(user, petition, transition)
+    return (
+        petition.status in transition.sources
+        and _role_allows(user, petition, transition)
+        and (transition.guard is None or transition.guard(petition))
+    )
 
 
 def _role_allows(user: User, petition: Petition, transition: Transition) -> bool:
@@ -88,7 +128,8 @@ def _role_allows(user: User, petition: Petition, transition: Transition) -> bool
     return True
 
 
-Change = Callable[[Petition, dt.datetime], None]
+# Changes the locked petition's fields; may return a line for the event's note (what moved).
+Change = Callable[[Petition, dt.datetime], str | None]
 
 
 def apply(
@@ -115,11 +156,13 @@ def apply(
                 _("Cannot %(action)s a petition that is %(status)s.")
                 % {"action": transition.label, "status": petition.get_status_display()}
             )
+        if transition.guard is not None and not transition.guard(petition):
+            raise TransitionNotAllowed(str(transition.refusal))
         now = timezone.now()
         from_status = petition.status
         department_before = petition.department_id
         if change is not None:
-            change(petition, now)
+            note = "\n".join(filter(None, [note, change(petition, now)]))
         petition._move_to(transition.target)
         petition.save()
         PetitionEvent.objects.create(

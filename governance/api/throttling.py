@@ -1,5 +1,6 @@
 """The write throttle every app's write endpoints use."""
 
+import logging
 import math
 import time
 
@@ -10,6 +11,8 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+logger = logging.getLogger(__name__)
+
 
 class WriteRateThrottle(BaseThrottle):
     """Writes per user (per token) and fixed window: ``DEFAULT_THROTTLE_RATES[scope]``, e.g. "6000/min".
@@ -19,6 +22,10 @@ class WriteRateThrottle(BaseThrottle):
     request, and concurrent workers overwrite each other's lists. A counter per window, incremented
     atomically in the cache (Redis INCR), costs the same at any rate. The rate is read when the
     request comes, not when the class is imported (so ``override_settings`` works).
+
+    With the cache down or hung the throttle fails open: the cache's socket timeout (a fraction of a
+    second, settings) ends the call, the failure is logged, and the write goes through. Refusing a
+    resident's request because a counter is unreachable would be worse than a burst.
     """
 
     scope = "petition_write"
@@ -39,12 +46,18 @@ class WriteRateThrottle(BaseThrottle):
         self.remaining = (window + 1) * self.duration - now
         key = f"throttle:{self.scope}:{ident}:{window}"
         try:
-            count = cache.incr(key)
+            return self._count(key) <= limit
+        except Exception as exc:  # redis-py's ConnectionError/TimeoutError, or a file cache's OSError
+            logger.warning("write throttle unavailable, letting the request through: %r", exc)
+            return True
+
+    def _count(self, key: str) -> int:
+        try:
+            return int(cache.incr(key))
         except ValueError:  # the window's first request
             if cache.add(key, 1, timeout=self.duration + 1):
-                return True
-            count = cache.incr(key)  # another worker started the window a moment ago
-        return count <= limit
+                return 1
+            return int(cache.incr(key))  # another worker started the window a moment ago
 
     def wait(self) -> float:
         return max(1, math.ceil(self.remaining))

@@ -23,6 +23,11 @@ CONTRACT = {
     ("/api/v1/petitions/{id}/resolve/", "post"),
     ("/api/v1/petitions/{id}/follow-up/", "post"),
     ("/api/v1/petitions/{id}/cancel/", "post"),
+    ("/api/v1/petitions/{id}/request-extension/", "post"),
+    ("/api/v1/petitions/{id}/approve-extension/", "post"),
+    ("/api/v1/petitions/{id}/refuse-extension/", "post"),
+    ("/api/v1/petitions/{id}/pause/", "post"),
+    ("/api/v1/petitions/{id}/resume/", "post"),
     ("/api/v1/dashboard/", "get"),
 }
 

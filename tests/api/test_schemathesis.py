@@ -87,12 +87,17 @@ STEPS = {
     f"POST /api/v1/petitions/{{id}}/{step}/"
     for step in ("dispatch", "accept", "return", "resolve", "follow-up", "cancel")
 }
+CLOCK = {
+    f"POST /api/v1/petitions/{{id}}/{step}/"
+    for step in ("pause", "resume", "request-extension", "approve-extension", "refuse-extension")
+}
 SUCCEEDS = {
-    "admin": READS | STEPS | {"POST /api/v1/petitions/"},
+    "admin": READS | STEPS | CLOCK | {"POST /api/v1/petitions/"},
     "worker": READS | {"POST /api/v1/petitions/", "POST /api/v1/petitions/{id}/resolve/",
                        "POST /api/v1/petitions/{id}/follow-up/"},
     "dept": READS | {"POST /api/v1/petitions/{id}/accept/", "POST /api/v1/petitions/{id}/return/",
-                     "POST /api/v1/petitions/{id}/resolve/"},
+                     "POST /api/v1/petitions/{id}/resolve/", "POST /api/v1/petitions/{id}/pause/",
+                     "POST /api/v1/petitions/{id}/resume/", "POST /api/v1/petitions/{id}/request-extension/"},
 }
 # The statuses each step can start from, for pointing positive cases at a petition it applies to.
 STEP_SOURCES = {
@@ -148,6 +153,8 @@ def _point_at_world(case: Any, rng: random.Random, *, linked: bool = False) -> N
             body["reporter_phone"] = rng.choice(["", "13812345678", "15900001111"])
         if "department" in body:
             body["department"] = REAL.department
+        if "proposed_due" in body:  # after the current deadline: a rule, not a type
+            body["proposed_due"] = (timezone.localdate() + dt.timedelta(days=rng.randint(30, 300))).isoformat()
         if path.endswith("/follow-up/") and body.get("reached"):
             body.setdefault("solved", rng.choice([True, False]))
             if body["solved"] is None:
@@ -213,6 +220,24 @@ def _build_world(world: World, role: str) -> None:
         if i >= 4:
             services.petition_resolve(actor=world.dept, petition_id=p.pk, result="已修复")
         petitions.append(p)
+    # Accepted ones whose clock has a state of its own: an extension waiting, the clock paused.
+    clock: dict[str, list[int]] = {"approve-extension": [], "resume": []}
+    for i in range(6):
+        p = services.petition_register(
+            actor=world.worker, grid=world.grid, category=world.category, title=f"计时{i}", description="内容"
+        )
+        services.petition_dispatch(actor=world.official, petition_id=p.pk, department=world.housing)
+        services.petition_accept(actor=world.dept, petition_id=p.pk)
+        if i % 2:
+            services.petition_pause(actor=world.dept, petition_id=p.pk, reason="等待居民")
+            clock["resume"].append(p.pk)
+        else:
+            due = timezone.localtime(Petition.objects.get(pk=p.pk).resolve_due).date()
+            services.petition_request_extension(
+                actor=world.dept, petition_id=p.pk, reason="等待配件", proposed_due=due + dt.timedelta(days=5)
+            )
+            clock["approve-extension"].append(p.pk)
+        petitions.append(p)
     by_status: dict[str, list[int]] = {}
     for p in Petition.objects.filter(pk__in=[p.pk for p in petitions]):
         by_status.setdefault(p.status, []).append(p.pk)
@@ -222,7 +247,12 @@ def _build_world(world: World, role: str) -> None:
     REAL.petitions = {
         "any": [p.pk for p in petitions],
         **{step: [pk for s in sources for pk in by_status.get(s, [])] for step, sources in STEP_SOURCES.items()},
+        "refuse-extension": clock["approve-extension"],
+        **clock,
     }
+    REAL.petitions["pause"] = REAL.petitions["request-extension"] = [
+        pk for pk in by_status.get(Status.ACCEPTED, []) if pk not in clock["resume"] + clock["approve-extension"]
+    ]
 
 
 @pytest.fixture(params=["admin", "worker", "dept"])

@@ -6,11 +6,19 @@ from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from petitions import deadlines, services
-from petitions.deadlines import add_hours, add_working_days, is_working_day
-from petitions.models import Priority
+from petitions.deadlines import (
+    Deadline,
+    add_hours,
+    add_working_days,
+    is_working_day,
+    working_days_deadline,
+    working_hours_deadline,
+)
+from petitions.models import CalendarDay, Petition, Priority
 
 from ..conftest import World
 from ..factories import CategoryFactory
@@ -24,13 +32,15 @@ def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> dt.d
 
 
 
+# The district's working calendar is read from the database for every deadline.
+pytestmark = pytest.mark.django_db
+
+
 @pytest.fixture
 def fresh_calendar_cache() -> Iterator[None]:
-    """The calendar answers and the once-per-year warning are cached per process."""
-    deadlines.is_working_day.cache_clear()
+    """The once-per-year warning is cached per process."""
     deadlines._warn_uncovered.cache_clear()
     yield
-    deadlines.is_working_day.cache_clear()
     deadlines._warn_uncovered.cache_clear()
 
 
@@ -74,23 +84,89 @@ class TestNationalDay2026:
     def test_accept_hours_are_clock_hours(self) -> None:
         assert add_hours(at(2026, 9, 30, 23, 0), 2) == at(2026, 10, 1, 1, 0)
 
-
-def test_a_year_the_calendar_does_not_cover_falls_back_to_monday_to_friday_with_a_warning(
+def test_a_year_the_calendar_does_not_cover_counts_the_statutory_holidays_with_a_warning(
     fresh_calendar_cache: None, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="petitions.deadlines")
-    # Friday 1 October 2027 (the real schedule is not published yet): the fallback ignores holidays.
-    assert add_working_days(at(2027, 10, 1), 1) == at(2027, 10, 4)
-    assert add_working_days(at(2027, 10, 1), 2) == at(2027, 10, 5)
-    assert is_working_day(dt.date(2027, 10, 1)) and not is_working_day(dt.date(2027, 10, 2))
+    # Friday 1 October 2027 (the schedule is not published yet): National Day 1–5 October is known.
+    deadline = working_days_deadline(at(2027, 9, 30), 1)
+    assert deadline == Deadline(at(2027, 10, 6), provisional=True)
+    assert not is_working_day(dt.date(2027, 10, 1)) and not is_working_day(dt.date(2027, 10, 4))
+    assert is_working_day(dt.date(2027, 9, 30))
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1  # once per year, not once per day looked up
     assert "2027" in warnings[0].getMessage()
 
 
-def test_a_deadline_running_into_an_uncovered_year(fresh_calendar_cache: None) -> None:
-    # Thu 31 Dec 2026 + 1 working day: 1 Jan 2027 (a Friday) counts under the Monday–Friday fallback.
-    assert add_working_days(at(2026, 12, 31), 1) == at(2027, 1, 1)
+def test_year_end_one_working_day_is_not_new_years_day(fresh_calendar_cache: None) -> None:
+    # Thu 31 Dec 2026 + 1 working day: Friday 1 Jan 2027 is New Year's Day, then a weekend.
+    assert working_days_deadline(at(2026, 12, 31), 1) == Deadline(at(2027, 1, 4), provisional=True)
+
+
+def test_the_districts_entries_override_the_package_and_settle_the_year(fresh_calendar_cache: None) -> None:
+    # The State Council's 2027 schedule as the district enters it: 1–3 January off, then work.
+    for day in (1, 2, 3):
+        CalendarDay.objects.create(date=dt.date(2027, 1, day), kind="holiday", name="元旦", source="国办发明电〔2026〕")
+    assert working_days_deadline(at(2026, 12, 31), 1) == Deadline(at(2027, 1, 4), provisional=False)
+    # A local holiday inside a year the package covers (Corban, Karamay): the package is overridden.
+    assert is_working_day(dt.date(2026, 5, 27))
+    CalendarDay.objects.create(
+        date=dt.date(2026, 5, 27), kind="holiday", name="古尔邦节", source="新疆维吾尔自治区", official=False
+    )
+    assert not is_working_day(dt.date(2026, 5, 27))
+    assert working_days_deadline(at(2026, 5, 26), 1).at == at(2026, 5, 28)
+    # And a make-up working day on a Sunday.
+    CalendarDay.objects.create(date=dt.date(2027, 1, 10), kind="workday", name="调休上班", source="国办")
+    assert is_working_day(dt.date(2027, 1, 10))
+
+
+class TestAcceptClockOnWorkingHours:
+    """签收 in hours: 08:30–17:30 on working days by default; around the clock for urgent petitions."""
+
+    def test_friday_evening_dispatch_is_due_on_monday_morning(self) -> None:
+        # Friday 16 October 2026 at 17:00, 2 hours: half an hour on Friday, 1.5 on Monday.
+        deadline = working_hours_deadline(at(2026, 10, 16, 17, 0), 2, dt.time(8, 30), dt.time(17, 30))
+        assert deadline.at == at(2026, 10, 19, 10, 0)
+
+    def test_dispatched_at_night_starts_at_the_next_opening(self) -> None:
+        deadline = working_hours_deadline(at(2026, 9, 30, 21, 0), 2, dt.time(8, 30), dt.time(17, 30))
+        assert deadline.at == at(2026, 10, 8, 10, 30)  # after the National Day holiday
+
+
+def test_friday_evening_petition_is_not_overdue_on_friday_night(world: World) -> None:
+    petition = world.petition(category=world.category)
+    friday_5pm = at(2026, 10, 16, 17, 0)
+    with time_machine.travel(friday_5pm, tick=False):
+        services.petition_dispatch(actor=world.official, petition_id=petition.pk, department=world.housing)
+    petition.refresh_from_db()
+    assert petition.accept_due == at(2026, 10, 19, 8, 30) + dt.timedelta(hours=world.category.accept_hours - 0.5)
+    assert not Petition.objects.overdue(at(2026, 10, 16, 19, 0)).filter(pk=petition.pk).exists()
+    # A category that runs its accept clock around the clock says so.
+    world.category.accept_on_working_hours = False
+    world.category.save()
+    other = world.petition(category=world.category)
+    with time_machine.travel(friday_5pm, tick=False):
+        services.petition_dispatch(actor=world.official, petition_id=other.pk, department=world.housing)
+    assert Petition.objects.overdue(at(2026, 10, 16, 19, 30)).filter(pk=other.pk).exists()
+
+
+def test_registered_on_new_years_eve_with_a_frozen_clock(world: World) -> None:
+    one_day = CategoryFactory(code="one-day", resolve_working_days=1, default_department=world.housing)
+    with time_machine.travel(at(2026, 12, 31, 10, 0), tick=False):
+        petition = world.petition(category=one_day)
+    assert timezone.localtime(petition.resolve_due).date() == dt.date(2027, 1, 4)
+    assert petition.due_provisional
+    # The schedule is entered (2 January made a holiday as well, 4 January too, say): recompute once.
+    for day in (1, 2, 3, 4):
+        CalendarDay.objects.create(date=dt.date(2027, 1, day), kind="holiday", name="元旦", source="国办")
+    with time_machine.travel(at(2026, 12, 31, 12, 0), tick=False):
+        assert services.petition_recompute_deadlines(actor=world.admin) == 1
+        assert services.petition_recompute_deadlines(actor=world.admin) == 0  # once
+    petition.refresh_from_db()
+    assert timezone.localtime(petition.resolve_due).date() == dt.date(2027, 1, 5)
+    assert not petition.due_provisional and petition.current_due == petition.resolve_due
+    event = petition.events.get(action="recompute_deadlines")
+    assert "2027-01-04" in event.note and "2027-01-05" in event.note
 
 
 # --- the deadlines a petition gets through the services
@@ -118,6 +194,7 @@ def test_resolve_deadline_follows_the_category(world: World) -> None:
 def test_urgent_petitions_run_on_the_shorter_deadlines(world: World) -> None:
     category = CategoryFactory(
         code="fire-lane",
+        accept_on_working_hours=False,
         accept_hours=2,
         resolve_working_days=5,
         urgent_accept_hours=1,
@@ -150,4 +227,5 @@ def test_follow_up_and_rehandle_deadlines(world: World) -> None:
     # Re-handling starts a fresh resolve clock and a fresh accept clock from the moment it is reopened.
     assert p.dispatched_at is not None
     assert p.resolve_due == add_working_days(p.dispatched_at, world.category.resolve_working_days)
-    assert p.accept_due == p.dispatched_at + dt.timedelta(hours=world.category.accept_hours)
+    c = world.category
+    assert p.accept_due == working_hours_deadline(p.dispatched_at, c.accept_hours, c.work_starts, c.work_ends).at

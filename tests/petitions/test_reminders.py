@@ -29,7 +29,7 @@ def _overdue_dispatched(world: World, *, days_late: float) -> Petition:
     petition = world.petition(stage="dispatched", title="楼顶漏水", description="三楼漏水")
     # Arrange: the accept deadline passed ``days_late`` days ago.
     late = timezone.now() - dt.timedelta(days=days_late)
-    Petition.objects.filter(pk=petition.pk).update(accept_due=late, current_due=late)
+    Petition.objects.filter(pk=petition.pk).update(accept_due=late, current_due=late, next_reminder_at=late)
     return Petition.objects.get(pk=petition.pk)
 
 
@@ -42,7 +42,8 @@ def test_each_level_is_recorded_once_however_often_beat_scans(world: World, djan
     assert len(queued) == 1  # one delivery queued
     assert list(Reminder.objects.values_list("level", flat=True)) == [Reminder.Level.REMIND]
 
-    Petition.objects.filter(pk=petition.pk).update(current_due=timezone.now() - dt.timedelta(days=4))
+    late = timezone.now() - dt.timedelta(days=4)
+    Petition.objects.filter(pk=petition.pk).update(current_due=late, next_reminder_at=late)
     with django_capture_on_commit_callbacks():
         assert tasks.scan_overdue() == 2  # street, then district
         assert tasks.scan_overdue() == 0
@@ -69,7 +70,8 @@ def test_reminder_reaches_department_by_notification_email_and_webhook_once(worl
     assert len(robot.bodies) == 1
     assert robot.bodies[0]["msgtype"] == "text" and petition.number in robot.bodies[0]["text"]["content"]
     reminder.refresh_from_db()
-    assert reminder.sent_at is not None and reminder.delivery["webhook"] == "HTTP 200"
+    assert reminder.sent_at is not None and reminder.delivery["webhook"]["ok"]
+    assert reminder.delivery["webhook"]["detail"] == "HTTP 200" and reminder.delivery["email"]["attempts"] == 1
 
 
 @pytest.mark.django_db
