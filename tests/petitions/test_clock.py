@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from governance.exceptions import TransitionNotAllowed
+from governance.models import User
 from petitions import reminders, services
 from petitions.models import Extension, Notification, Petition, Reminder
 
@@ -23,7 +24,9 @@ def _accepted(world: World) -> Petition:
     return world.petition(stage="accepted")
 
 
-def _flag(client: Client, petition: Petition) -> str:
+def _flag(client: Client, petition: Petition, user: User) -> str:
+    # Signed in at the moment travelled to: a session idle for days has ended (the session timeouts).
+    client.force_login(user)
     html = client.get(petition.get_absolute_url()).content.decode()
     for flag in ('data-overdue="true"', 'data-warning="red"', 'data-warning="yellow"'):
         if flag in html:
@@ -37,18 +40,18 @@ def test_yellow_then_red_warnings_on_the_card_and_to_the_holder(world: World, cl
     assert start is not None and due is not None
     span = due - start
     client.force_login(world.dept)
-    assert _flag(client, petition) == ""
+    assert _flag(client, petition, world.dept) == ""
     with time_machine.travel(start + span * 0.55):
-        assert _flag(client, petition) == 'data-warning="yellow"'
+        assert _flag(client, petition, world.dept) == 'data-warning="yellow"'
         assert [Reminder.objects.get(pk=i).level for i in reminders.record_overdue_reminders()] == ["yellow"]
     with time_machine.travel(start + span * 0.8):
-        assert _flag(client, petition) == 'data-warning="red"'
+        assert _flag(client, petition, world.dept) == 'data-warning="red"'
         [red] = reminders.record_overdue_reminders()
         assert reminders.record_overdue_reminders() == []  # once
         assert reminders.deliver(red)
     assert Notification.objects.get(reminder_id=red).user == world.dept  # whoever holds the stage
     with time_machine.travel(due + dt.timedelta(minutes=1)):
-        assert _flag(client, petition) == 'data-overdue="true"'
+        assert _flag(client, petition, world.dept) == 'data-overdue="true"'
         assert [Reminder.objects.get(pk=i).level for i in reminders.record_overdue_reminders()] == ["remind"]
 
 
@@ -56,12 +59,13 @@ def test_the_list_shows_warnings_in_a_constant_number_of_queries(
     world: World, client: Client, django_assert_max_num_queries: Any
 ) -> None:
     petitions = [_accepted(world) for _ in range(3)]
-    client.force_login(world.official)
     start, due = petitions[0].resolve_started_at, petitions[0].resolve_due
     assert start is not None and due is not None
     later = start + (due - start) * 0.6
-    with time_machine.travel(later), django_assert_max_num_queries(12):
-        html = client.get("/petitions/").content.decode()
+    with time_machine.travel(later):
+        client.force_login(world.official)  # at that moment: a session idle for days has ended
+        with django_assert_max_num_queries(12):
+            html = client.get("/petitions/").content.decode()
     assert html.count('data-warning="yellow"') == 3
 
 

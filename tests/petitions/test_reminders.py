@@ -181,7 +181,7 @@ def test_an_assignment_outside_ones_scope_brings_no_reminders(world: World) -> N
     GridAssignment.objects.create(grid=world.grid, user=world.foreign_worker, role=GridAssignment.Role.PART_TIME)
     GridAssignment.objects.create(grid=world.grid, user=world.worker, role=GridAssignment.Role.FULL_TIME)
     late = timezone.now() - dt.timedelta(days=1)
-    Petition.objects.filter(pk=petition.pk).update(follow_up_due=late, current_due=late)
+    Petition.objects.filter(pk=petition.pk).update(follow_up_due=late, current_due=late, next_reminder_at=late)
     reminders.record_overdue_reminders()
     reminder = Reminder.objects.get(petition=petition, level=Reminder.Level.REMIND)
     people = set(reminders.recipients(reminder).values_list("username", flat=True))

@@ -8,8 +8,10 @@ nothing — not the status, not the timeline, not the follow-ups.
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -42,6 +44,13 @@ def last_event(p: Petition) -> PetitionEvent:
 
 @pytest.mark.django_db
 class TestTransitions:
+    @pytest.fixture(autouse=True)
+    def a_working_morning(self) -> Any:
+        # Accept deadlines run on working hours (08:30–17:30): these steps happen on a Tuesday at
+        # 09:00, whatever the hour the suite runs, so two hours later is the same working day.
+        with time_machine.travel(dt.datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=True):
+            yield
+
     def test_register_opens_a_numbered_petition_with_a_resolve_deadline(self, world: World) -> None:
         p = world.petition(reporter_name="张三", reporter_phone="13812345678")
         p.refresh_from_db()
