@@ -247,3 +247,13 @@ class TestHealth:
                 health._database = original  # type: ignore[assignment]
         assert response.status_code == 503
         assert response.json()["checks"]["database"] == "fail"
+
+
+@pytest.mark.django_db
+def test_the_web_dashboard_refuses_an_absurd_period_quickly_naming_the_field(world: World, client: Client) -> None:
+    client.force_login(world.official)
+    started = time.monotonic()
+    response = client.get("/petitions/dashboard/", {"since": "0001-01-01", "until": "9999-12-30"})
+    assert response.status_code == 400
+    assert time.monotonic() - started < 5
+    assert set(response.context["errors"]) & {"since", "until"}  # the message is next to the field
