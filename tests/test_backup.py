@@ -50,6 +50,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PGHOST": str(db["HOST"]), "PGPORT": str(db["PORT"]), "PGUSER": str(db["USER"])}
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_dump_restores_into_a_fresh_database_with_the_same_data(restored_name: str, tmp_path: Path) -> None:
     call_command("seed_demo", "--password", "backup-test-1", verbosity=0)

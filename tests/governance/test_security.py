@@ -191,6 +191,7 @@ class TestLockoutBehindTheProxy:
 
 @pytest.mark.django_db
 class TestHealth:
+    @pytest.mark.redis
     def test_without_a_recent_heartbeat_beat_is_reported_failing(self, needs_redis: str) -> None:
         cache.delete(health.HEARTBEAT_KEY)
         response = Client().get("/healthz")
@@ -201,6 +202,8 @@ class TestHealth:
         }
         assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
 
+    @pytest.mark.postgres
+    @pytest.mark.redis
     def test_a_real_beat_and_worker_make_it_healthy_and_it_says_nothing_else(
         self, needs_postgres: None, needs_redis: str, tmp_path: Path
     ) -> None:
@@ -236,6 +239,7 @@ class TestHealth:
             "checks": {"database": "ok", "cache": "ok", "broker": "ok", "beat": "ok"},
         }
 
+    @pytest.mark.redis
     def test_a_database_that_does_not_answer_is_reported(self, needs_redis: str) -> None:
         health.record_heartbeat()
         with override_settings(HEARTBEAT_MAX_AGE_SECONDS=3600):
@@ -247,3 +251,13 @@ class TestHealth:
                 health._database = original  # type: ignore[assignment]
         assert response.status_code == 503
         assert response.json()["checks"]["database"] == "fail"
+
+
+@pytest.mark.django_db
+def test_the_web_dashboard_refuses_an_absurd_period_quickly_naming_the_field(world: World, client: Client) -> None:
+    client.force_login(world.official)
+    started = time.monotonic()
+    response = client.get("/petitions/dashboard/", {"since": "0001-01-01", "until": "9999-12-30"})
+    assert response.status_code == 400
+    assert time.monotonic() - started < 5
+    assert set(response.context["errors"]) & {"since", "until"}  # the message is next to the field
