@@ -314,7 +314,13 @@ def test_the_loop_chains_through_the_api(world: World, in_process: None, capsys:
     taken: Counter[str] = Counter()
     rng = random.Random(2026)
 
-    class Loop(schema.as_state_machine()):  # type: ignore[misc]
+    # The loop's own operations only: with every step of the API in the machine (extensions, pauses,
+    # the whistle …) a random walk reaches accept after dispatch too rarely to be evidence.
+    loop_schema = schema.include(
+        path_regex=r"^/api/v1/petitions/(\{id\}/(dispatch|accept|resolve|follow-up)/)?$", method=["GET", "POST"]
+    )
+
+    class Loop(loop_schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
             self.savepoint = transaction.savepoint()  # every scenario starts from the same world
 
