@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from governance.admin import ScopedModelAdmin
 
+from . import workflow
 from .models import Category, FollowUp, Petition, PetitionEvent, Reminder
 
 
@@ -12,7 +13,7 @@ from .models import Category, FollowUp, Petition, PetitionEvent, Reminder
 class CategoryAdmin(ScopedModelAdmin):
     list_display = (
         "code", "name", "service_area", "default_department",
-        "accept_hours", "resolve_working_days", "follow_up_working_days", "is_active",
+        "accept_hours", "resolve_working_days", "follow_up_working_days", "dispatch_working_days", "is_active",
     )
     list_filter = ("service_area", "is_active")
     search_fields = ("code", "name")
@@ -32,8 +33,12 @@ class ReadOnlyInline(admin.TabularInline):
 
 class EventInline(ReadOnlyInline):
     model = PetitionEvent
-    fields = ("at", "action", "from_status", "to_status", "actor", "department", "note")
+    fields = ("at", "step", "from_status", "to_status", "actor", "department", "note")
     readonly_fields = fields
+
+    @admin.display(description=_("action"))
+    def step(self, event: PetitionEvent) -> str:
+        return str(workflow.action_label(event.action))
 
 
 class FollowUpInline(ReadOnlyInline):

@@ -43,6 +43,10 @@ class Category(models.Model):
     accept_hours = models.PositiveIntegerField(_("accept within (hours)"), default=2)
     resolve_working_days = models.PositiveIntegerField(_("resolve within (working days)"), default=5)
     follow_up_working_days = models.PositiveIntegerField(_("follow up within (working days)"), default=1)
+    # How long the street has to dispatch what a grid reported up (吹哨), on the working-day calendar.
+    dispatch_working_days = models.PositiveIntegerField(
+        _("dispatch a reported petition within (working days)"), default=1
+    )
     urgent_accept_hours = models.PositiveIntegerField(_("urgent: accept within (hours)"), default=1)
     urgent_resolve_working_days = models.PositiveIntegerField(_("urgent: resolve within (working days)"), default=1)
     is_active = models.BooleanField(_("active"), default=True)
@@ -61,6 +65,8 @@ class Category(models.Model):
 
 class Status(models.TextChoices):
     REGISTERED = "registered", _("registered")
+    # The grid blew the whistle (吹哨): it waits for the street to dispatch it.
+    REPORTED = "reported", _("reported to the street")
     DISPATCHED = "dispatched", _("dispatched")
     ACCEPTED = "accepted", _("accepted")
     RESOLVED = "resolved", _("resolved")
@@ -68,11 +74,12 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
 
 
-OPEN_STATUSES = frozenset({Status.REGISTERED, Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED})
+OPEN_STATUSES = frozenset({Status.REGISTERED, Status.REPORTED, Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED})
 
 # The deadline that runs in each status (the field holding it); closed and cancelled run none.
 STAGE_DUE: dict[str, str] = {
     Status.REGISTERED: "resolve_due",
+    Status.REPORTED: "dispatch_due",
     Status.DISPATCHED: "accept_due",
     Status.ACCEPTED: "resolve_due",
     Status.RESOLVED: "follow_up_due",
@@ -160,6 +167,7 @@ class Petition(models.Model):
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True, editable=False)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    dispatch_due = models.DateTimeField(_("dispatch by"), null=True, blank=True, editable=False)
     accept_due = models.DateTimeField(_("accept by"), null=True, blank=True, editable=False)
     resolve_due = models.DateTimeField(_("resolve by"), null=True, blank=True, editable=False)
     follow_up_due = models.DateTimeField(_("follow up by"), null=True, blank=True, editable=False)

@@ -75,7 +75,7 @@ def recipients(reminder: Reminder) -> QuerySet[User]:
         scope_node__lft__lte=branch.lft,
         scope_node__rght__gte=branch.rght,
     )
-    if reminder.level == Reminder.Level.STREET or reminder.stage == Status.REGISTERED:
+    if reminder.level == Reminder.Level.STREET or reminder.stage in (Status.REGISTERED, Status.REPORTED):
         return officials
     if reminder.stage in (Status.DISPATCHED, Status.ACCEPTED) and petition.department_id:
         return active.filter(role=User.Role.DEPARTMENT, department_id=petition.department_id)
