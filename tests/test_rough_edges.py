@@ -1,0 +1,143 @@
+"""The rough edges found trying each role (issue 11): each one, as the user meets it."""
+
+import io
+import re
+from typing import Any
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.utils import translation
+from django.views import defaults
+
+from grids.importers import BUILDING, PHONE
+from petitions import services
+from petitions.models import Petition, Status
+
+from .conftest import World
+from .factories import BuildingFactory, valid_id_card
+from .grids.test_import import GOOD_ROWS, xlsx_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+def login(user: Any) -> Client:
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def test_a_department_returning_a_petition_lands_on_its_list_with_a_message(world: World) -> None:
+    p = world.petition(stage="dispatched")
+    dept = login(world.dept)
+    response = dept.post(reverse("petitions:return", args=[p.pk]), {"reason": "不属于本部门职责"}, follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("petitions:list")
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(p.number in m for m in shown), shown
+    assert Petition.objects.get(pk=p.pk).status == Status.REGISTERED
+
+
+def test_a_step_that_keeps_the_petition_in_scope_still_shows_it(world: World) -> None:
+    p = world.petition(stage="dispatched")
+    response = login(world.dept).post(reverse("petitions:accept", args=[p.pk]), {"note": ""})
+    assert response.status_code == 302 and response["Location"] == p.get_absolute_url()
+
+
+@pytest.mark.parametrize("language, heading", [("zh-hans", "页面不存在"), ("en", "Page not found")])
+def test_the_404_page_has_the_sites_header_and_a_way_back_in_the_users_language(
+    world: World, language: str, heading: str
+) -> None:
+    client = login(world.worker)
+    client.cookies["django_language"] = language
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert heading in page
+    assert 'id="back-home"' in page and 'class="brand"' in page
+    # Outside the scope looks the same as missing, with the same page.
+    foreign = world.petition(grid=world.foreign_grid, actor=world.foreign_worker)
+    assert heading in client.get(foreign.get_absolute_url()).content.decode()
+
+
+@pytest.mark.parametrize(
+    "view, status, heading",
+    [
+        (defaults.bad_request, 400, "请求有误"),
+        (defaults.permission_denied, 403, "无权操作"),
+        (defaults.server_error, 500, "出错了"),
+    ],
+)
+def test_the_other_error_pages_are_styled_and_chinese(world: World, view: Any, status: int, heading: str) -> None:
+    request = RequestFactory().get("/")
+    request.user = world.worker
+    with translation.override("zh-hans"):  # what LocaleMiddleware sets for a Chinese user
+        response = view(request) if view is defaults.server_error else view(request, Exception())
+    assert response.status_code == status
+    page = response.content.decode()
+    assert heading in page and 'id="back-home"' in page and "pico.min.css" in page
+
+
+def test_the_favicon_is_served(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.ico") and response["Location"].startswith("/static/")
+    found = finders.find("favicon.ico")
+    assert found is not None
+    with open(found, "rb") as icon:
+        assert icon.read(4) == b"\x00\x00\x01\x00"  # an ICO file
+
+
+def test_a_filter_error_names_the_field_by_its_label(world: World) -> None:
+    page = login(world.official).get(reverse("petitions:list") + "?status=nonsense").content.decode()
+    errors = re.search(r'<p class="message error" role="alert" id="filter-errors">(.*?)</p>', page, re.S)
+    assert errors is not None
+    assert "状态" in errors.group(1)
+    assert not re.search(r"\bstatus\b", re.sub(r"<[^>]+>", "", errors.group(1)))
+
+
+def test_a_reopened_petition_shows_earlier_results_in_the_timeline_only(world: World) -> None:
+    p = world.petition(stage="resolved", result="第一次：已更换防水层")
+    services.petition_follow_up(
+        actor=world.worker, petition_id=p.pk, reached=True, solved=False, satisfaction="dissatisfied"
+    )
+    page = login(world.worker).get(p.get_absolute_url()).content.decode()
+    assert 'id="result"' not in page
+    timeline = page[page.index('id="timeline"'):]
+    assert "第一次：已更换防水层" in timeline
+
+    services.petition_accept(actor=world.dept, petition_id=p.pk)
+    services.petition_resolve(actor=world.dept, petition_id=p.pk, result="第二次：重新做了防水")
+    page = login(world.worker).get(p.get_absolute_url()).content.decode()
+    current = re.search(r'id="result">(.*?)</p>', page, re.S)
+    assert current is not None and "第二次" in current.group(1) and "第一次" not in current.group(1)
+
+
+def test_import_errors_are_a_table_of_row_column_and_reason(world: World) -> None:
+    BuildingFactory.create(grid=world.grid, code="lf-01", name="1栋")
+    rows = [GOOD_ROWS[0], ["lf-09", "101", "住宅", "李娜", valid_id_card(2), "12345"]]
+    upload = io.BytesIO(xlsx_bytes(rows))
+    upload.name = "residents.xlsx"
+    response = login(world.admin).post(
+        reverse("admin:grids_household_import"), {"resource": "0", "format": "1", "import_file": upload}
+    )
+    page = response.content.decode()
+    assert "某些行验数据证失败" not in page
+    assert "部分行无法导入" in page
+    table = re.search(r'<table class="import-errors" id="import-errors">(.*?)</table>', page, re.S)
+    assert table is not None
+    cells = [
+        [re.sub(r"\s+", " ", c).strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)
+    ]
+    columns = {(row[0], row[1]) for row in cells if row}
+    assert columns == {("2", BUILDING), ("2", PHONE)}
+    assert all(row[2] for row in cells if row)
+
+
+def test_the_admin_timeline_inline_shows_step_names_not_codes(world: World) -> None:
+    p = world.petition(stage="dispatched")
+    page = login(world.admin).get(reverse("admin:petitions_petition_change", args=[p.pk])).content.decode()
+    assert "分派" in page
+    assert not re.search(r"<td[^>]*>\s*(<p>)?\s*dispatch\s*(</p>)?\s*</td>", page)
