@@ -286,7 +286,8 @@ class PetitionEvent(models.Model):
         verbose_name_plural = _("petition events")
 
     def __str__(self) -> str:
-        return f"{self.petition_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+        # In the district's time, like every time on screen (admin titles and history included).
+        return f"{self.petition_id} {self.action} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class Satisfaction(models.TextChoices):
@@ -325,7 +326,7 @@ class FollowUp(models.Model):
         verbose_name_plural = _("follow-ups")
 
     def __str__(self) -> str:
-        return f"{self.petition_id} {self.at:%Y-%m-%d}"
+        return f"{self.petition_id} {timezone.localtime(self.at):%Y-%m-%d}"
 
 
 class Reminder(models.Model):

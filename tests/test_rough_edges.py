@@ -8,15 +8,16 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client, RequestFactory
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.views import defaults
 
+from governance.models import PersonalDataAccess
 from grids.importers import BUILDING, PHONE
 from petitions import services
 from petitions.models import Petition, Status
 
 from .conftest import World
-from .factories import BuildingFactory, valid_id_card
+from .factories import BuildingFactory, HouseholdFactory, ResidentFactory, valid_id_card
 from .grids.test_import import GOOD_ROWS, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +142,34 @@ def test_the_admin_timeline_inline_shows_step_names_not_codes(world: World) -> N
     page = login(world.admin).get(reverse("admin:petitions_petition_change", args=[p.pk])).content.decode()
     assert "分派" in page
     assert not re.search(r"<td[^>]*>\s*(<p>)?\s*dispatch\s*(</p>)?\s*</td>", page)
+
+
+def test_the_personal_data_log_names_whose_data_and_which_fields(
+    world: World, django_assert_max_num_queries: Any
+) -> None:
+    household = HouseholdFactory.create(building=BuildingFactory.create(grid=world.grid))
+    residents = [ResidentFactory.create(household=household, name=f"居民{i}") for i in range(5)]
+    admin = login(world.admin)
+    for resident in residents:
+        assert admin.get(reverse("admin:grids_resident_change", args=[resident.pk])).status_code == 200
+    p = world.petition(reporter_phone="13812345678")
+    admin.get(p.get_absolute_url())
+
+    url = reverse("admin:governance_personaldataaccess_changelist")
+    with django_assert_max_num_queries(12):  # one query per kind of object, not one per row
+        page = admin.get(url).content.decode()
+    for resident in residents:
+        assert resident.name in page
+    assert p.number in page
+    assert "身份证号" in page and "手机号" in page
+    shown = re.sub(r"<[^>]+>", " ", page)  # what the reader sees (the filter's links keep the key)
+    assert "grids.resident" not in shown and "id_card,phone" not in shown
+
+
+def test_admin_titles_show_the_districts_time(world: World) -> None:
+    p = world.petition()
+    event = p.events.get()
+    local = timezone.localtime(event.at, timezone.get_default_timezone())
+    assert f"{local:%Y-%m-%d %H:%M}" in str(event)
+    log = PersonalDataAccess(user=world.admin, object_type="grids.resident", object_id=1, fields="phone", at=event.at)
+    assert f"{local:%Y-%m-%d %H:%M}" in str(log)
