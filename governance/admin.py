@@ -1,13 +1,18 @@
 from typing import Any
 
+from django import forms
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .access import restrict
@@ -58,7 +63,73 @@ class _AccessChangeList(ChangeList):
             entry.subject_label = found.get((entry.object_type, entry.object_id), "")
 
 
-class ScopedAdminMixin:
+def _history_msgids(models_: list[type[models.Model]]) -> dict[str, str]:
+    """English form labels ("Name") → the fields' own msgids ("name") for these models."""
+    lookup: dict[str, str] = {}
+    with translation.override(None):
+        for model in models_:
+            for field in model._meta.get_fields():
+                verbose = getattr(field, "verbose_name", None)
+                if verbose:
+                    lookup[capfirst(str(verbose))] = str(verbose)
+    return lookup
+
+
+class ReadableHistoryMixin:
+    """History reads "已修改 名称" rather than "已修改Name".
+
+    Django stores a change's field labels in English, capitalised ("Name"), and translates them when
+    shown; our catalogue has the fields' own msgids ("name"), so store those instead.
+    """
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        message = super().construct_change_message(request, form, formsets, add)  # type: ignore[misc]
+        lookup = _history_msgids([form._meta.model, *(formset.model for formset in formsets or ())])
+        for entry in message:
+            for sub in entry.values():
+                if isinstance(sub, dict) and "fields" in sub:
+                    sub["fields"] = [lookup.get(label, label) for label in sub["fields"]]
+        return message  # type: ignore[no-any-return]
+
+
+# A model's four standard permissions, read in the user's language (their stored names are English).
+_PERMISSION_ACTIONS = {
+    "add": _("Can add %(model)s"),
+    "change": _("Can change %(model)s"),
+    "delete": _("Can delete %(model)s"),
+    "view": _("Can view %(model)s"),
+}
+
+
+def permission_label(permission: Permission) -> str:
+    """“住户管理 | 可以查看 住户” for ``grids.view_household``; a custom permission by its name."""
+    model = permission.content_type.model_class()
+    if model is None:
+        return permission.name
+    action, _sep, model_name = permission.codename.partition("_")
+    template = _PERMISSION_ACTIONS.get(action) if model_name == model._meta.model_name else None
+    text = template % {"model": model._meta.verbose_name} if template else translation.gettext(permission.name)
+    return f"{apps.get_app_config(model._meta.app_label).verbose_name} | {text}"
+
+
+class PermissionChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return permission_label(obj)
+
+
+class ReadablePermissionsMixin:
+    """The permission widgets (users', groups') list permissions in the user's language."""
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest | None = None, **kwargs: Any) -> Any:
+        if db_field.related_model is Permission:
+            kwargs["form_class"] = PermissionChoiceField
+            kwargs.setdefault("queryset", Permission.objects.select_related("content_type"))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class ScopedAdminMixin(ReadableHistoryMixin):
     """Django admin with the pages' scope for staff who are not superusers.
 
     The change list, change forms, deletes, actions and exports all start from ``get_queryset``; the
@@ -91,8 +162,8 @@ class DepartmentAdmin(ScopedModelAdmin):
 
 
 @admin.register(User)
-class UserAdmin(ScopedAdminMixin, BaseUserAdmin):
-    list_display = ("username", "get_full_name", "role", "scope_node", "department", "is_active")
+class UserAdmin(ReadablePermissionsMixin, ScopedAdminMixin, BaseUserAdmin):
+    list_display = ("username", "full_name", "role", "scope_node", "department", "is_active")
     list_filter = ("role", "is_active", "is_staff", "department")
     list_select_related = ("scope_node", "department")
     autocomplete_fields = ("scope_node", "department")
@@ -104,6 +175,18 @@ class UserAdmin(ScopedAdminMixin, BaseUserAdmin):
         *BaseUserAdmin.add_fieldsets,
         (_("Scope"), {"fields": ("role", "scope_node", "department")}),
     )
+
+    @admin.display(description=_("name"), ordering="last_name")
+    def full_name(self, user: User) -> str:
+        return user.get_full_name()
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(ReadablePermissionsMixin, ReadableHistoryMixin, BaseGroupAdmin):
+    pass
 
 
 @admin.register(PersonalDataAccess)

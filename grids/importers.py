@@ -208,7 +208,16 @@ class ResidentByIdCardLoader(BaseInstanceLoader):
         return self.residents.get(digest) if digest else None
 
 
-class HouseholdResidentResource(resources.ModelResource):
+class SheetTitleMixin:
+    """The exported sheet is named after what it lists (住户), not tablib's "Tablib Dataset"."""
+
+    def export(self, *args: Any, **kwargs: Any) -> Any:
+        data = super().export(*args, **kwargs)  # type: ignore[misc]
+        data.title = str(self._meta.model._meta.verbose_name_plural)  # type: ignore[attr-defined]
+        return data
+
+
+class HouseholdResidentResource(SheetTitleMixin, resources.ModelResource):
     """One row per resident; households found or created by (building code, room).
 
     ``before_import`` reads the whole file once: it maps the headers, looks up the buildings (only
@@ -432,7 +441,7 @@ class HouseholdResidentResource(resources.ModelResource):
         super().after_import(dataset, result, **kwargs)
 
 
-class HouseholdExportResource(resources.ModelResource):
+class HouseholdExportResource(SheetTitleMixin, resources.ModelResource):
     """The household list: building code, room, kind and how many residents (no personal data)."""
 
     building = fields.Field(attribute="building__code", column_name=BUILDING)

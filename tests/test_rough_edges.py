@@ -173,3 +173,14 @@ def test_admin_titles_show_the_districts_time(world: World) -> None:
     assert f"{local:%Y-%m-%d %H:%M}" in str(event)
     log = PersonalDataAccess(user=world.admin, object_type="grids.resident", object_id=1, fields="phone", at=event.at)
     assert f"{local:%Y-%m-%d %H:%M}" in str(log)
+
+
+def test_a_shop_reads_the_same_in_admin_and_in_the_spreadsheets(world: World) -> None:
+    from grids.importers import KIND_LABELS
+    from grids.models import Household
+
+    household = HouseholdFactory.create(building=BuildingFactory.create(grid=world.grid), kind=Household.Kind.SHOP)
+    page = login(world.admin).get(reverse("admin:grids_household_change", args=[household.pk])).content.decode()
+    selected = re.search(r'<option value="shop" selected>([^<]+)</option>', page)
+    assert selected is not None
+    assert selected.group(1) == KIND_LABELS[Household.Kind.SHOP][0] == "商铺"
