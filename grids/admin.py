@@ -176,11 +176,21 @@ class HouseholdResidentImportMixin(ImportExportMixin):
 
 @admin.register(Household)
 class HouseholdAdmin(HouseholdResidentImportMixin, ScopedModelAdmin):
-    list_display = ("__str__", "kind", "building", "linked_node")
-    list_filter = ("kind",)
-    search_fields = ("room", "building__code", "building__name")
+    list_display = ("__str__", "kind", "building", "grid", "community", "linked_node")
+    # By community (the few hundred that have households, not every node of the chain); a grid is
+    # found by typing its code or name in the search box (a district has ~3,000).
+    list_filter = ("kind", ("building__grid__branch__parent", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("room", "building__code", "building__name", "building__grid__code", "building__grid__name")
     autocomplete_fields = ("building", "linked_node")
-    list_select_related = ("building", "linked_node")
+    list_select_related = ("building__grid__branch__parent", "linked_node")
+
+    @admin.display(description=gettext_lazy("grid"), ordering="building__grid__code")
+    def grid(self, household: Household) -> Grid:
+        return household.building.grid
+
+    @admin.display(description=gettext_lazy("community or village"))
+    def community(self, household: Household) -> object:
+        return household.building.grid.branch.parent
     inlines = [ResidentInline, MemberResidenceInline]
     resource_classes = [HouseholdExportResource]
 

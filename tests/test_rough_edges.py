@@ -184,3 +184,27 @@ def test_a_shop_reads_the_same_in_admin_and_in_the_spreadsheets(world: World) ->
     selected = re.search(r'<option value="shop" selected>([^<]+)</option>', page)
     assert selected is not None
     assert selected.group(1) == KIND_LABELS[Household.Kind.SHOP][0] == "商铺"
+
+
+def test_the_households_list_shows_and_filters_by_grid_and_community(
+    world: World, django_assert_max_num_queries: Any
+) -> None:
+    from grids.models import Household
+
+    here = HouseholdFactory.create(building=BuildingFactory.create(grid=world.grid, code="here-1"), room="101")
+    for i in range(5):
+        HouseholdFactory.create(building=BuildingFactory.create(grid=world.foreign_grid, code=f"far-{i}"), room="9")
+    admin = login(world.admin)
+    changelist = reverse("admin:grids_household_changelist")
+    with django_assert_max_num_queries(15):
+        page = admin.get(changelist).content.decode()
+    assert world.grid.name in page and world.community.name in page
+    assert world.foreign_grid.name in page
+
+    community_id = world.grid.branch.parent_id
+    filtered = admin.get(changelist, {"building__grid__branch__parent__id__exact": community_id})
+    shown = list(filtered.context["cl"].result_list)
+    assert shown == [here]
+    by_grid = admin.get(changelist, {"q": world.foreign_grid.code}).context["cl"].result_list
+    assert {h.building.grid_id for h in by_grid} == {world.foreign_grid.pk}
+    assert Household.objects.count() == 6
