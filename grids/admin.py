@@ -18,6 +18,8 @@ from import_export.results import Result
 
 from governance.access import reveal_personal_data
 from governance.admin import ScopedModelAdmin
+from parties.admin import NodeInline, register_node_inline
+from parties.models import GRID_LEVEL_KINDS, HOUSEHOLD_KINDS
 
 from . import services
 from .identity import id_card_hash, is_valid_id_card
@@ -172,6 +174,33 @@ class HouseholdResidentImportMixin(ImportExportMixin):
         else:
             text = _("Households: %(created)d created, %(changed)d changed kind.")
         messages.info(request, text % {"created": created, "changed": changed})
+
+
+@register_node_inline
+class CoveredGridInline(NodeInline):
+    """The grids a grid-level node covers (单建 one, 联建 several)."""
+
+    model = Grid
+    fk_name = "branch"
+    kinds = frozenset(GRID_LEVEL_KINDS)
+    fields = ("code", "name", "kind")
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("grids covered")
+
+
+@register_node_inline
+class LinkedHouseholdInline(NodeInline):
+    """一户联十户: the households a member household looks after."""
+
+    model = Household
+    fk_name = "linked_node"
+    kinds = frozenset(HOUSEHOLD_KINDS)
+    fields = ("building", "room", "kind")
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("linked households (一户联十户)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Household]:
+        return super().get_queryset(request).select_related("building")
 
 
 @admin.register(Household)
