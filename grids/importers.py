@@ -395,10 +395,36 @@ class HouseholdResidentResource(SheetTitleMixin, resources.ModelResource):
         households.update({(h.building.code, h.room): h for h in new})
         self.household_widget.households = households
 
+    @staticmethod
+    def household_only(row: Any) -> bool:
+        """A shop's or a resident unit's row with no person on it: the household alone is imported.
+
+        A shop or a unit (驻区单位) is a household without an ID card to give; a residence's row
+        always names a person.
+        """
+        kind = parse_kind(row.get(KIND))
+        return (
+            kind in (Household.Kind.SHOP, Household.Kind.UNIT)
+            and not cell_text(row.get(NAME))
+            and not cell_text(row.get(ID_CARD))
+            and not cell_text(row.get(PHONE))
+        )
+
     def import_instance(self, instance: Resident, row: Any, **kwargs: Any) -> None:
         """Set the resident's fields from the row; collect every bad cell, named by its column."""
         number = kwargs.get("row_number", 0)
         if number in self.blank_rows:
+            return
+        if self.household_only(row):
+            # Its household was found or made with the others (``_prepare_households``); a bad
+            # building or room is still reported.
+            errors = dict(self.row_errors.get(number, {}))
+            try:
+                self.import_field(self.fields["household"], instance, row, **kwargs)
+            except CellError as exc:
+                errors.setdefault(exc.column, str(exc))
+            if errors:
+                raise ValidationError({c: ValidationError(t, code="invalid") for c, t in errors.items()})
             return
         stored_household_id = instance.household_id if instance.pk else None
         # Problems found across rows first: they say more than the cell checks.
@@ -422,6 +448,8 @@ class HouseholdResidentResource(SheetTitleMixin, resources.ModelResource):
         """Skip blank lines, and residents the row leaves as they are (also when there is no diff)."""
         if not any(cell_text(row.get(column)) for column in COLUMNS):
             return True  # a blank line, as spreadsheets often have at the end
+        if self.household_only(row) and not import_validation_errors:
+            return True  # no resident on it: the household is made in before_import
         if import_validation_errors or instance.pk is None:
             return False
         return self.comparable(instance) == self.stored_values.get(instance.pk)

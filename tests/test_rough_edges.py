@@ -208,3 +208,29 @@ def test_the_households_list_shows_and_filters_by_grid_and_community(
     by_grid = admin.get(changelist, {"q": world.foreign_grid.code}).context["cl"].result_list
     assert {h.building.grid_id for h in by_grid} == {world.foreign_grid.pk}
     assert Household.objects.count() == 6
+
+
+def test_a_shop_or_unit_imports_without_a_persons_id_card(world: World) -> None:
+    from grids.models import Household, Resident
+
+    from .grids.test_import import csv_text, invalid_rows, run_import
+
+    BuildingFactory.create(grid=world.grid, code="lf-01", name="1栋")
+    rows = [
+        ["lf-01", "101", "住宅", "张伟", valid_id_card(1), "13812345678"],
+        ["lf-01", "S1", "商铺", "", "", ""],
+        ["lf-01", "U1", "驻区单位", "", "", ""],
+    ]
+    result = run_import(csv_text(rows))
+    assert not result.has_validation_errors() and not result.has_errors()
+    assert set(Household.objects.values_list("room", "kind")) == {
+        ("101", "residence"), ("S1", "shop"), ("U1", "unit")
+    }
+    assert list(Resident.objects.values_list("name", flat=True)) == ["张伟"]
+
+    # A residence still needs its person; a shop on an unknown building is still refused.
+    bad = run_import(csv_text([["lf-01", "102", "住宅", "", "", ""], ["lf-99", "S2", "商铺", "", "", ""]]))
+    errors = invalid_rows(bad)
+    assert set(errors) == {1, 2}
+    assert set(errors[2]) == {BUILDING}
+    assert Household.objects.count() == 3
