@@ -2,13 +2,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,7 +23,7 @@ from parties.models import GRID_LEVEL_KINDS, HOUSEHOLD_KINDS
 
 from . import services
 from .identity import id_card_hash, is_valid_id_card
-from .importers import HouseholdExportResource, HouseholdResidentResource
+from .importers import HouseholdExportResource, HouseholdResidentResource, import_template_xlsx
 from .models import Building, Grid, GridAssignment, Household, MemberResidence, Resident
 
 PERSONAL_FIELDS = "id_card,phone"
@@ -148,6 +148,23 @@ class HouseholdResidentImportMixin(ImportExportMixin):
 
     def get_import_resource_classes(self, request: HttpRequest) -> list[type[HouseholdResidentResource]]:
         return [HouseholdResidentResource]
+
+    def get_urls(self) -> list[Any]:
+        opts = self.model._meta
+        name = f"{opts.app_label}_{opts.model_name}_import_template"
+        template = path("import-template/", self.admin_site.admin_view(self.import_template_view), name=name)
+        return [template, *super().get_urls()]
+
+    def import_template_view(self, request: HttpRequest) -> HttpResponse:
+        """The spreadsheet to fill in: the import's columns, and a residence and a shop as examples."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        response = HttpResponse(
+            import_template_xlsx(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = "attachment; filename=import-template.xlsx"
+        return response
 
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         response = super().import_action(request, **kwargs)

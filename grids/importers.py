@@ -13,10 +13,12 @@ each bad row is listed with its number, the column and the reason.
 Exports show the ID-card number and the phone masked (360602********1234, 138****5678).
 """
 
+import io
 from collections.abc import Container, Iterable, Iterator
 from copy import copy
 from typing import Any
 
+import openpyxl
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -206,6 +208,25 @@ class ResidentByIdCardLoader(BaseInstanceLoader):
     def get_instance(self, row: Any) -> Resident | None:
         digest = self.resource.id_card_hashes.get(normalise_id_card(cell_text(row.get(ID_CARD))))
         return self.residents.get(digest) if digest else None
+
+
+def import_template_xlsx() -> bytes:
+    """The import's spreadsheet, empty but for its headers and two example rows to overwrite."""
+
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = str(_("Households and residents"))
+    sheet.append(list(COLUMNS))
+    # Example rows (the spreadsheet is Chinese, like its headers): a residence with its person, and a
+    # shop with none.
+    residence, shop = KIND_LABELS[Household.Kind.RESIDENCE][0], KIND_LABELS[Household.Kind.SHOP][0]
+    sheet.append(["(楼栋代码)", "101", residence, "张三", "(18位身份证号)", "13800000000"])
+    sheet.append(["(楼栋代码)", "门面1", shop, "", "", ""])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 class SheetTitleMixin:
@@ -415,10 +436,11 @@ class HouseholdResidentResource(SheetTitleMixin, resources.ModelResource):
         number = kwargs.get("row_number", 0)
         if number in self.blank_rows:
             return
+        # Problems found across rows first: they say more than the cell checks.
+        errors: dict[str, str] = dict(self.row_errors.get(number, {}))
         if self.household_only(row):
             # Its household was found or made with the others (``_prepare_households``); a bad
             # building or room is still reported.
-            errors = dict(self.row_errors.get(number, {}))
             try:
                 self.import_field(self.fields["household"], instance, row, **kwargs)
             except CellError as exc:
@@ -427,8 +449,6 @@ class HouseholdResidentResource(SheetTitleMixin, resources.ModelResource):
                 raise ValidationError({c: ValidationError(t, code="invalid") for c, t in errors.items()})
             return
         stored_household_id = instance.household_id if instance.pk else None
-        # Problems found across rows first: they say more than the cell checks.
-        errors: dict[str, str] = dict(self.row_errors.get(number, {}))
         for field in self.get_import_fields():
             if field.readonly:  # shown in the preview, read by the household widget
                 continue

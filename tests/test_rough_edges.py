@@ -234,3 +234,36 @@ def test_a_shop_or_unit_imports_without_a_persons_id_card(world: World) -> None:
     assert set(errors) == {1, 2}
     assert set(errors[2]) == {BUILDING}
     assert Household.objects.count() == 3
+
+
+@pytest.mark.parametrize("model_name", ["resident", "household"])
+def test_the_import_page_offers_a_template_that_imports(world: World, model_name: str) -> None:
+    import openpyxl
+
+    from grids.importers import COLUMNS
+    from grids.models import Household
+
+    admin = login(world.admin)
+    page = admin.get(reverse(f"admin:grids_{model_name}_import")).content.decode()
+    link = re.search(r'<p id="import-template"><a href="([^"]+)"', page)
+    assert link is not None
+    response = admin.get(link.group(1))
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    sheet = book.worksheets[0]
+    rows = [[c if c is not None else "" for c in row] for row in sheet.iter_rows(values_only=True)]
+    assert rows[0] == list(COLUMNS)
+
+    # Filled in (the placeholders replaced), it imports as it is.
+    BuildingFactory.create(grid=world.grid, code="lf-01")
+    rows[1][0] = rows[2][0] = "lf-01"
+    rows[1][4] = valid_id_card(7)
+    upload = io.BytesIO(xlsx_bytes([[str(c) for c in r] for r in rows[1:]], headers=rows[0]))
+    upload.name = "filled.xlsx"
+    preview = admin.post(
+        reverse(f"admin:grids_{model_name}_import"), {"resource": "0", "format": "1", "import_file": upload}
+    )
+    assert preview.context["confirm_form"] is not None, preview.content.decode()[-3000:]
+    confirm = preview.context["confirm_form"]
+    admin.post(reverse(f"admin:grids_{model_name}_process_import"), {**confirm.initial, "confirm": "1"})
+    assert set(Household.objects.values_list("room", "kind")) == {("101", "residence"), ("门面1", "shop")}
