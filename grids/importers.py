@@ -280,6 +280,7 @@ class HouseholdResidentResource(SheetTitleMixin, resources.ModelResource):
         # What each resident found in the database looked like, to tell an unchanged row.
         self.stored_values: dict[int, tuple[object, ...]] = {}
         self._import_fields: list[fields.Field] | None = None
+        self.households_file = False
 
     @property
     def household_widget(self) -> HouseholdWidget:
@@ -318,7 +319,14 @@ class HouseholdResidentResource(SheetTitleMixin, resources.ModelResource):
 
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
         dataset.headers = [canonical_header(h) for h in dataset.headers or []]
-        missing = [c for c in REQUIRED_COLUMNS if c not in dataset.headers]
+        # A file without the person's columns (the households' export) is a households file: every
+        # row is a household alone.
+        self.households_file = not {NAME, ID_CARD, PHONE} & set(dataset.headers)
+        required = (BUILDING, ROOM) if self.households_file else REQUIRED_COLUMNS
+        if self.households_file:  # blank person columns: the rows match no resident and make none
+            for column in (NAME, ID_CARD, PHONE):
+                dataset.append_col([""] * len(dataset), header=column)
+        missing = [c for c in required if c not in dataset.headers]
         if missing:
             del dataset[:]
             raise ValueError(
@@ -416,13 +424,15 @@ class HouseholdResidentResource(SheetTitleMixin, resources.ModelResource):
         households.update({(h.building.code, h.room): h for h in new})
         self.household_widget.households = households
 
-    @staticmethod
-    def household_only(row: Any) -> bool:
-        """A shop's or a resident unit's row with no person on it: the household alone is imported.
+    def household_only(self, row: Any) -> bool:
+        """A row of a households file, or a shop's or a resident unit's row with no person on it:
+        the household alone is imported.
 
         A shop or a unit (驻区单位) is a household without an ID card to give; a residence's row
-        always names a person.
+        in a residents' file always names a person.
         """
+        if self.households_file:
+            return True
         kind = parse_kind(row.get(KIND))
         return (
             kind in (Household.Kind.SHOP, Household.Kind.UNIT)
