@@ -8,10 +8,13 @@ DEMO_PASSWORD ?= wangge-demo
 
 .PHONY: install run serve test lint typecheck pytest messages bench clean
 
+# pip prints each package as it goes: the first install takes a few minutes, and says so.
 $(BIN)/.installed: pyproject.toml
+	@echo "==> Creating the virtualenv $(VENV) and installing the dependencies (first time: a few minutes)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install --upgrade pip --progress-bar on
+	$(BIN)/pip install -e '.[dev]' --progress-bar on
+	@echo "==> Dependencies installed"
 	touch $@
 
 install: $(BIN)/.installed
@@ -19,8 +22,11 @@ install: $(BIN)/.installed
 ## make run: install, migrate, seed the demo district, then serve it with a Celery worker (+ beat).
 run: install
 	@mkdir -p var
+	@echo "==> Migrating the database (var/)"
 	$(BIN)/python manage.py migrate --noinput -v0
+	@echo "==> Seeding the demo district (skipped when it is there already)"
 	$(BIN)/python manage.py seed_demo --password '$(DEMO_PASSWORD)'
+	@echo "==> Collecting static files"
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@bash scripts/serve.sh '$(HOST)' '$(PORT)' '$(DEMO_PASSWORD)'
 

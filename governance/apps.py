@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -17,3 +17,7 @@ class GovernanceConfig(AppConfig):
         # Session bookkeeping, not a business rule: the clocks of the idle and absolute timeouts
         # start with the sign-in, written with the session the sign-in saves anyway.
         user_logged_in.connect(session_started, dispatch_uid="wangge-session-started")
+
+        # django-axes names its admin section after its label ("Axes") and ships no Chinese; its
+        # models' names are in ``vendor_strings``.
+        apps.get_app_config("axes").verbose_name = _("Sign-in security")

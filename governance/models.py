@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -122,4 +123,4 @@ class PersonalDataAccess(models.Model):
         verbose_name_plural = _("personal data access log")
 
     def __str__(self) -> str:
-        return f"{self.user} {self.object_type}#{self.object_id} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.user} {self.object_type}#{self.object_id} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"

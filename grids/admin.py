@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, QuerySet
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
@@ -21,10 +21,12 @@ from import_export.results import Result
 from governance.access import reveal_personal_data
 from governance.admin import ScopedModelAdmin
 from governance.spreadsheets import BoundedImportForm
+from parties.admin import NodeInline, register_node_inline
+from parties.models import GRID_LEVEL_KINDS, HOUSEHOLD_KINDS
 
 from . import services
 from .identity import id_card_hashes, is_valid_id_card
-from .importers import HouseholdExportResource, HouseholdResidentResource
+from .importers import HouseholdExportResource, HouseholdResidentResource, import_template_xlsx
 from .models import Building, Grid, GridAssignment, Household, MemberResidence, Resident
 
 # The residents found by a whole ID-card number, by token (ResidentAdmin.search_view).
@@ -155,6 +157,23 @@ class HouseholdResidentImportMixin(ImportExportMixin):
     def get_import_resource_classes(self, request: HttpRequest) -> list[type[HouseholdResidentResource]]:
         return [HouseholdResidentResource]
 
+    def get_urls(self) -> list[Any]:
+        opts = self.model._meta
+        name = f"{opts.app_label}_{opts.model_name}_import_template"
+        template = path("import-template/", self.admin_site.admin_view(self.import_template_view), name=name)
+        return [template, *super().get_urls()]
+
+    def import_template_view(self, request: HttpRequest) -> HttpResponse:
+        """The spreadsheet to fill in: the import's columns, and a residence and a shop as examples."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        response = HttpResponse(
+            import_template_xlsx(),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = "attachment; filename=import-template.xlsx"
+        return response
+
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         response = super().import_action(request, **kwargs)
         context = response.context_data if isinstance(response, TemplateResponse) else None
@@ -182,13 +201,50 @@ class HouseholdResidentImportMixin(ImportExportMixin):
         messages.info(request, text % {"created": created, "changed": changed})
 
 
+@register_node_inline
+class CoveredGridInline(NodeInline):
+    """The grids a grid-level node covers (单建 one, 联建 several)."""
+
+    model = Grid
+    fk_name = "branch"
+    kinds = frozenset(GRID_LEVEL_KINDS)
+    fields = ("code", "name", "kind")
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("grids covered")
+
+
+@register_node_inline
+class LinkedHouseholdInline(NodeInline):
+    """一户联十户: the households a member household looks after."""
+
+    model = Household
+    fk_name = "linked_node"
+    kinds = frozenset(HOUSEHOLD_KINDS)
+    fields = ("building", "room", "kind")
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("linked households (一户联十户)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Household]:
+        return super().get_queryset(request).select_related("building")
+
+
 @admin.register(Household)
 class HouseholdAdmin(HouseholdResidentImportMixin, ScopedModelAdmin):
-    list_display = ("__str__", "kind", "building", "linked_node")
-    list_filter = ("kind",)
-    search_fields = ("room", "building__code", "building__name")
+    list_display = ("__str__", "kind", "building", "grid", "community", "linked_node")
+    # By community (the few hundred that have households, not every node of the chain); a grid is
+    # found by typing its code or name in the search box (a district has ~3,000).
+    list_filter = ("kind", ("building__grid__branch__parent", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("room", "building__code", "building__name", "building__grid__code", "building__grid__name")
     autocomplete_fields = ("building", "linked_node")
-    list_select_related = ("building", "linked_node")
+    list_select_related = ("building__grid__branch__parent", "linked_node")
+
+    @admin.display(description=gettext_lazy("grid"), ordering="building__grid__code")
+    def grid(self, household: Household) -> Grid:
+        return household.building.grid
+
+    @admin.display(description=gettext_lazy("community or village"))
+    def community(self, household: Household) -> object:
+        return household.building.grid.branch.parent
     inlines = [ResidentInline, MemberResidenceInline]
     resource_classes = [HouseholdExportResource]
 

@@ -13,10 +13,12 @@ each bad row is listed with its number, the column and the reason.
 Exports show the ID-card number and the phone masked (360602********1234, 138****5678).
 """
 
+import io
 from collections.abc import Container, Iterable, Iterator
 from copy import copy
 from typing import Any
 
+import openpyxl
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -215,7 +217,35 @@ class ResidentByIdCardLoader(BaseInstanceLoader):
         return self.residents.get(digest) if digest else None
 
 
-class HouseholdResidentResource(SafeExportResource):
+def import_template_xlsx() -> bytes:
+    """The import's spreadsheet, empty but for its headers and two example rows to overwrite."""
+
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = str(_("Households and residents"))
+    sheet.append(list(COLUMNS))
+    # Example rows (the spreadsheet is Chinese, like its headers): a residence with its person, and a
+    # shop with none.
+    residence, shop = KIND_LABELS[Household.Kind.RESIDENCE][0], KIND_LABELS[Household.Kind.SHOP][0]
+    sheet.append(["(楼栋代码)", "101", residence, "张三", "(18位身份证号)", "13800000000"])
+    sheet.append(["(楼栋代码)", "门面1", shop, "", "", ""])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+class SheetTitleMixin:
+    """The exported sheet is named after what it lists (住户), not tablib's "Tablib Dataset"."""
+
+    def export(self, *args: Any, **kwargs: Any) -> Any:
+        data = super().export(*args, **kwargs)  # type: ignore[misc]
+        data.title = str(self._meta.model._meta.verbose_name_plural)  # type: ignore[attr-defined]
+        return data
+
+
+class HouseholdResidentResource(SheetTitleMixin, SafeExportResource):
     """One row per resident; households found or created by (building code, room).
 
     ``before_import`` reads the whole file once: it maps the headers, looks up the buildings (only
@@ -257,6 +287,7 @@ class HouseholdResidentResource(SafeExportResource):
         # What each resident found in the database looked like, to tell an unchanged row.
         self.stored_values: dict[int, tuple[object, ...]] = {}
         self._import_fields: list[fields.Field] | None = None
+        self.households_file = False
 
     @property
     def household_widget(self) -> HouseholdWidget:
@@ -295,7 +326,14 @@ class HouseholdResidentResource(SafeExportResource):
 
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
         dataset.headers = [canonical_header(h) for h in dataset.headers or []]
-        missing = [c for c in REQUIRED_COLUMNS if c not in dataset.headers]
+        # A file without the person's columns (the households' export) is a households file: every
+        # row is a household alone.
+        self.households_file = not {NAME, ID_CARD, PHONE} & set(dataset.headers)
+        required = (BUILDING, ROOM) if self.households_file else REQUIRED_COLUMNS
+        if self.households_file:  # blank person columns: the rows match no resident and make none
+            for column in (NAME, ID_CARD, PHONE):
+                dataset.append_col([""] * len(dataset), header=column)
+        missing = [c for c in required if c not in dataset.headers]
         if missing:
             del dataset[:]
             raise ValueError(
@@ -397,14 +435,41 @@ class HouseholdResidentResource(SafeExportResource):
         households.update({(h.building.code, h.room): h for h in new})
         self.household_widget.households = households
 
+    def household_only(self, row: Any) -> bool:
+        """A row of a households file, or a shop's or a resident unit's row with no person on it:
+        the household alone is imported.
+
+        A shop or a unit (驻区单位) is a household without an ID card to give; a residence's row
+        in a residents' file always names a person.
+        """
+        if self.households_file:
+            return True
+        kind = parse_kind(row.get(KIND))
+        return (
+            kind in (Household.Kind.SHOP, Household.Kind.UNIT)
+            and not cell_text(row.get(NAME))
+            and not cell_text(row.get(ID_CARD))
+            and not cell_text(row.get(PHONE))
+        )
+
     def import_instance(self, instance: Resident, row: Any, **kwargs: Any) -> None:
         """Set the resident's fields from the row; collect every bad cell, named by its column."""
         number = kwargs.get("row_number", 0)
         if number in self.blank_rows:
             return
-        stored_household_id = instance.household_id if instance.pk else None
         # Problems found across rows first: they say more than the cell checks.
         errors: dict[str, str] = dict(self.row_errors.get(number, {}))
+        if self.household_only(row):
+            # Its household was found or made with the others (``_prepare_households``); a bad
+            # building or room is still reported.
+            try:
+                self.import_field(self.fields["household"], instance, row, **kwargs)
+            except CellError as exc:
+                errors.setdefault(exc.column, str(exc))
+            if errors:
+                raise ValidationError({c: ValidationError(t, code="invalid") for c, t in errors.items()})
+            return
+        stored_household_id = instance.household_id if instance.pk else None
         for field in self.get_import_fields():
             if field.readonly:  # shown in the preview, read by the household widget
                 continue
@@ -424,6 +489,8 @@ class HouseholdResidentResource(SafeExportResource):
         """Skip blank lines, and residents the row leaves as they are (also when there is no diff)."""
         if not any(cell_text(row.get(column)) for column in COLUMNS):
             return True  # a blank line, as spreadsheets often have at the end
+        if self.household_only(row) and not import_validation_errors:
+            return True  # no resident on it: the household is made in before_import
         if import_validation_errors or instance.pk is None:
             return False
         return self.comparable(instance) == self.stored_values.get(instance.pk)
@@ -443,7 +510,7 @@ class HouseholdResidentResource(SafeExportResource):
         super().after_import(dataset, result, **kwargs)
 
 
-class HouseholdExportResource(SafeExportResource):
+class HouseholdExportResource(SheetTitleMixin, SafeExportResource):
     """The household list: building code, room, kind and how many residents (no personal data)."""
 
     building = fields.Field(attribute="building__code", column_name=BUILDING)

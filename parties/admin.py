@@ -20,15 +20,58 @@ from .models import Member, Organization, Wish, WishEvent
 MAX_INDENT_LEVEL = 8
 
 
+class NodeInline(ScopedAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+    """What hangs on a node, shown on its page, read-only (each is edited on its own page).
+
+    ``kinds``: the node kinds it is shown for (all when empty). Apps further down the chain
+    (grids) add theirs with ``register_node_inline``: parties does not know their models.
+    """
+
+    kinds: frozenset[str] = frozenset()
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class MemberInline(NodeInline):
+    model = Member
+    fields = ("name", "in_service", "workplace")
+    readonly_fields = fields
+
+
+_node_inlines: list[type[NodeInline]] = [MemberInline]
+
+
+def register_node_inline(inline: type[NodeInline]) -> type[NodeInline]:
+    _node_inlines.append(inline)
+    return inline
+
+
 @admin.register(Organization)
 class OrganizationAdmin(ScopedAdminMixin, ScopedHistoryAdmin, DraggableMPTTAdmin):
-    """The chain as an indented, draggable tree. Every write goes through ``parties.services``."""
+    """The chain as an indented, draggable tree. Every write goes through ``parties.services``.
+
+    A node's page shows its members and what other apps hang on it (the grids a branch covers, the
+    households a member household links); the parent is chosen by typing (a district has
+    tens of thousands of nodes, too many for a list).
+    """
 
     list_display = ("tree_actions", "indented_title", "kind", "code", "secretary")
     list_display_links = ("indented_title",)
     list_filter = ("kind",)
     search_fields = ("name", "code")
-    autocomplete_fields = ("secretary",)
+    autocomplete_fields = ("secretary", "parent")
+
+    def get_inlines(self, request: HttpRequest, obj: Organization | None) -> list[type[NodeInline]]:
+        if obj is None:
+            return []
+        return [inline for inline in _node_inlines if not inline.kinds or obj.kind in inline.kinds]
     list_per_page = 500
 
     class Media:

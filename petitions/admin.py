@@ -12,7 +12,7 @@ from import_export.formats.base_formats import CSV, XLSX
 
 from governance.admin import ScopedModelAdmin
 
-from . import services
+from . import services, workflow
 from .models import CalendarDay, Category, Extension, FollowUp, Petition, PetitionEvent, Reminder
 from .selectors import reporter_phone_visible
 
@@ -23,7 +23,7 @@ PERSONAL_FIELDS = ("reporter_name", "reporter_phone")
 class CategoryAdmin(ScopedModelAdmin):
     list_display = (
         "code", "name", "service_area", "default_department",
-        "accept_hours", "resolve_working_days", "follow_up_working_days", "is_active",
+        "accept_hours", "resolve_working_days", "follow_up_working_days", "dispatch_working_days", "is_active",
     )
     list_filter = ("service_area", "is_active")
     search_fields = ("code", "name")
@@ -43,8 +43,12 @@ class ReadOnlyInline(admin.TabularInline):
 
 class EventInline(ReadOnlyInline):
     model = PetitionEvent
-    fields = ("at", "action", "from_status", "to_status", "actor", "department", "note")
+    fields = ("at", "step", "from_status", "to_status", "actor", "department", "note")
     readonly_fields = fields
+
+    @admin.display(description=_("action"))
+    def step(self, event: PetitionEvent) -> str:
+        return str(workflow.action_label(event.action))
 
 
 class FollowUpInline(ReadOnlyInline):

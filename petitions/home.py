@@ -2,13 +2,17 @@
 
 from typing import Any
 
+from governance.access import restrict
 from governance.home import register_panel
 
 from . import workflow
-from .models import Notification
+from .models import Notification, Petition, Status
 
 
 @register_panel("petitions/_home_panel.html", order=10)
 def petitions_panel(user: Any) -> dict[str, Any]:
     unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
-    return {"unread": unread, "can_register": workflow.may_register(user)}
+    # The street's dispatch queue: what the grids reported up (吹哨), for those who dispatch.
+    dispatches = user.sees_everything or user.role in workflow.TRANSITIONS["dispatch"].roles
+    reported = restrict(user, Petition.objects.filter(status=Status.REPORTED)).count() if dispatches else 0
+    return {"unread": unread, "can_register": workflow.may_register(user), "reported": reported}

@@ -45,6 +45,10 @@ class Category(models.Model):
     accept_hours = models.PositiveIntegerField(_("accept within (hours)"), default=2)
     resolve_working_days = models.PositiveIntegerField(_("resolve within (working days)"), default=5)
     follow_up_working_days = models.PositiveIntegerField(_("follow up within (working days)"), default=1)
+    # How long the street has to dispatch what a grid reported up (吹哨), on the working-day calendar.
+    dispatch_working_days = models.PositiveIntegerField(
+        _("dispatch a reported petition within (working days)"), default=1
+    )
     urgent_accept_hours = models.PositiveIntegerField(_("urgent: accept within (hours)"), default=1)
     urgent_resolve_working_days = models.PositiveIntegerField(_("urgent: resolve within (working days)"), default=1)
     # The accept clock (签收) runs on working hours unless the category says around the clock;
@@ -77,6 +81,8 @@ class Category(models.Model):
 
 class Status(models.TextChoices):
     REGISTERED = "registered", _("registered")
+    # The grid blew the whistle (吹哨): it waits for the street to dispatch it.
+    REPORTED = "reported", _("reported to the street")
     DISPATCHED = "dispatched", _("dispatched")
     ACCEPTED = "accepted", _("accepted")
     RESOLVED = "resolved", _("resolved")
@@ -84,11 +90,12 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
 
 
-OPEN_STATUSES = frozenset({Status.REGISTERED, Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED})
+OPEN_STATUSES = frozenset({Status.REGISTERED, Status.REPORTED, Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED})
 
 # The deadline that runs in each status (the field holding it); closed and cancelled run none.
 STAGE_DUE: dict[str, str] = {
     Status.REGISTERED: "resolve_due",
+    Status.REPORTED: "dispatch_due",
     Status.DISPATCHED: "accept_due",
     Status.ACCEPTED: "resolve_due",
     Status.RESOLVED: "follow_up_due",
@@ -185,6 +192,7 @@ class Petition(models.Model):
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True, editable=False)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    dispatch_due = models.DateTimeField(_("dispatch by"), null=True, blank=True, editable=False)
     accept_due = models.DateTimeField(_("accept by"), null=True, blank=True, editable=False)
     resolve_due = models.DateTimeField(_("resolve by"), null=True, blank=True, editable=False)
     follow_up_due = models.DateTimeField(_("follow up by"), null=True, blank=True, editable=False)
@@ -367,7 +375,8 @@ class PetitionEvent(models.Model):
         verbose_name_plural = _("petition events")
 
     def __str__(self) -> str:
-        return f"{self.petition_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+        # In the district's time, like every time on screen (admin titles and history included).
+        return f"{self.petition_id} {self.action} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class FollowUp(models.Model):
@@ -391,7 +400,7 @@ class FollowUp(models.Model):
         verbose_name_plural = _("follow-ups")
 
     def __str__(self) -> str:
-        return f"{self.petition_id} {self.at:%Y-%m-%d}"
+        return f"{self.petition_id} {timezone.localtime(self.at):%Y-%m-%d}"
 
 
 class Reminder(models.Model):

@@ -197,7 +197,7 @@ def _candidates(reminder: Reminder) -> QuerySet[User]:
         scope_node__rght__gte=branch.rght,
     )
     # Warnings go to whoever holds the stage, like the first reminder.
-    if reminder.level == Reminder.Level.STREET or reminder.stage == Status.REGISTERED:
+    if reminder.level == Reminder.Level.STREET or reminder.stage in (Status.REGISTERED, Status.REPORTED):
         return officials
     if reminder.stage in (Status.DISPATCHED, Status.ACCEPTED) and petition.department_id:
         return active.filter(role=User.Role.DEPARTMENT, department_id=petition.department_id)

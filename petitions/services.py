@@ -128,6 +128,22 @@ def petition_register(
     return workflow.start(petition=petition, actor=actor)
 
 
+def petition_report(*, actor: User, petition_id: int, note: str) -> Petition:
+    """The worker's whistle (吹哨): the grid cannot handle it, so it goes up to the street with a note.
+
+    It waits in the street's dispatch queue (status ``reported``) with its own deadline, the
+    category's ``dispatch_working_days`` on the working-day calendar; the grid may still resolve it.
+    """
+    note = _required(note, "note", _("the note"))
+
+    def change(p: Petition, now: dt.datetime) -> None:
+        dispatch = working_days_deadline(now, p.category.dispatch_working_days)
+        p.dispatch_due = dispatch.at
+        p.due_provisional = p.due_provisional or dispatch.provisional
+
+    return workflow.apply(petition_id=petition_id, action="report", actor=actor, note=note, change=change)
+
+
 def petition_dispatch(*, actor: User, petition_id: int, department: Department, note: str = "") -> Petition:
     """Send the petition to the department responsible (整理上报); the accept clock starts."""
     if not department.is_active:
@@ -171,7 +187,7 @@ def petition_resolve(*, actor: User, petition_id: int, result: str) -> Petition:
         # Which step this is depends on the status: read it under the row lock that ``apply`` takes
         # again, so a concurrent dispatch cannot slip in between the choice and the step.
         current = _locked(actor, petition_id).values_list("status", flat=True).first()
-        action = "resolve_on_grid" if current == Status.REGISTERED else "resolve"
+        action = "resolve_on_grid" if current in (Status.REGISTERED, Status.REPORTED) else "resolve"
 
         def change(p: Petition, now: dt.datetime) -> None:
             p.resolved_at = now

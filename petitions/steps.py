@@ -61,7 +61,7 @@ class Step:
     label_while_registered: StrOrPromise | None = None
 
     def label_for(self, petition: Petition) -> StrOrPromise:
-        if self.label_while_registered is not None and petition.status == Status.REGISTERED:
+        if self.label_while_registered is not None and petition.status in (Status.REGISTERED, Status.REPORTED):
             return self.label_while_registered
         return self.label
 
@@ -111,6 +111,18 @@ STEPS: dict[str, Step] = {
             "Record the result",
             "By the department once accepted, or on the grid (网格内解决) while still registered.",
             label_while_registered=_("Resolve on the grid"),
+        ),
+        Step(
+            "report", ("report",),
+            Body("Report", (Field(
+                "note", "text", _("what the grid cannot handle"), required=True,
+                help_text="What the grid cannot handle, and why (required, not blank).",
+            ),)),
+            services.petition_report,
+            _("Report to the street (blow the whistle)"), _("Reported to the street: it waits for dispatch."),
+            "Report to the street (吹哨)",
+            "The grid cannot handle it: the worker sends it up to the street's dispatch queue with a note; "
+            "the street has its own dispatch deadline, and the grid may still resolve it.",
         ),
         Step(
             "follow-up", ("follow_up",), Body("FollowUp", (REACHED, SOLVED, SATISFACTION, NOTE)),

@@ -29,7 +29,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from governance.access import restrict
@@ -38,7 +37,7 @@ from grids.models import Grid
 
 from . import metrics, services, workflow
 from .forms import PetitionRegisterForm, step_form
-from .models import Category, Notification, Petition, PetitionEvent, Status
+from .models import Category, Notification, Petition, Status
 from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
 from .steps import STEPS
 
@@ -82,6 +81,11 @@ def petition_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "petitions": page.object_list,
         "filterset": filterset,
+        # Named by the field's label, as the form shows it, not by the parameter's key.
+        "filter_errors": [
+            {"name": name, "label": filterset.form.fields[name].label, "errors": errors}
+            for name, errors in (filterset.errors.items() if filterset.is_bound else ())
+        ],
         "params": request.GET,
         "statuses": Status.choices,
         "grids": grids if len(grids) <= GRID_SELECT_MAX else None,
@@ -128,13 +132,6 @@ def _action_url(name: str, petition: Petition) -> str:
     return reverse(f"petitions:{name}", args=[petition.pk])
 
 
-def _event_label(event: PetitionEvent) -> Any:
-    if event.action == workflow.REGISTER:
-        return gettext_lazy("registered")
-    transition = workflow.TRANSITIONS.get(event.action)
-    return transition.label if transition else event.action
-
-
 def _detail_page(
     request: HttpRequest, petition: Petition, bound: tuple[str, forms.Form] | None = None, status: int = 200
 ) -> HttpResponse:
@@ -153,7 +150,7 @@ def _detail_page(
     context = {
         "petition": petition,
         "phone_whole": reporter_phone_visible(user, petition),
-        "timeline": [{"event": e, "label": _event_label(e)} for e in petition.events.all()],
+        "timeline": [{"event": e, "label": workflow.action_label(e.action)} for e in petition.events.all()],
         "follow_ups": list(petition.follow_ups.all()),
         "action_forms": action_forms,
         "open_key": open_key,
@@ -187,8 +184,23 @@ def petition_act(request: HttpRequest, pk: int, step: str) -> HttpResponse:
             _attach_errors(form, exc)
         else:
             messages.success(request, str(spec.done))
+            if not restrict(user, Petition.objects.filter(pk=petition.pk)).exists():
+                # The step took it out of the user's scope (a department returning it): its page
+                # would be a 404, so go to the list and say where it went.
+                messages.info(
+                    request,
+                    _("Petition %(number)s is no longer in your area: it is now %(status)s.")
+                    % {"number": petition.number, "status": _status_after(petition.pk)},
+                )
+                return redirect("petitions:list")
             return redirect(petition)
     return _detail_page(request, petition, bound=(step, form), status=400)
+
+
+def _status_after(petition_id: int) -> str:
+    """The status a petition has now, read past the scope: only for telling the user where it went."""
+    status = Petition.objects.filter(pk=petition_id).values_list("status", flat=True).first()
+    return str(Status(status).label) if status else ""
 
 
 # ----------------------------------------------------------------------------------------- dashboard

@@ -3,6 +3,7 @@
 One table of transitions, one function that applies them, one that starts a petition. Nothing
 else writes ``Petition.status`` (the field refuses it) or ``current_due`` (derived from the status).
 
+    registered ──report──▶ reported ──dispatch──▶ dispatched (the worker's whistle, 吹哨)
     registered ──dispatch──▶ dispatched ──accept──▶ accepted ──resolve──▶ resolved ──follow_up──▶ closed
         │                       │                                            │
         │                       └──return──▶ registered                      └─reopen─▶ dispatched (重办)
@@ -67,9 +68,13 @@ def _may_ask_extension(p: Petition) -> bool:
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in (
-        _t("dispatch", {Status.REGISTERED}, Status.DISPATCHED, {R.OFFICIAL}, gettext_lazy("dispatch")),
-        _t("cancel", {Status.REGISTERED}, Status.CANCELLED, {R.OFFICIAL}, gettext_lazy("cancel")),
-        _t("resolve_on_grid", {Status.REGISTERED}, Status.RESOLVED, {R.WORKER, R.OFFICIAL},
+        # The worker's whistle (吹哨): the grid cannot handle it, the street is to dispatch it.
+        _t("report", {Status.REGISTERED}, Status.REPORTED, {R.WORKER}, gettext_lazy("report to the street")),
+        _t("dispatch", {Status.REGISTERED, Status.REPORTED}, Status.DISPATCHED, {R.OFFICIAL},
+           gettext_lazy("dispatch")),
+        _t("cancel", {Status.REGISTERED, Status.REPORTED}, Status.CANCELLED, {R.OFFICIAL}, gettext_lazy("cancel")),
+        # Reported up or not, the grid still resolves what it can.
+        _t("resolve_on_grid", {Status.REGISTERED, Status.REPORTED}, Status.RESOLVED, {R.WORKER, R.OFFICIAL},
            gettext_lazy("resolve on the grid")),
         _t("accept", {Status.DISPATCHED}, Status.ACCEPTED, {R.DEPARTMENT}, gettext_lazy("accept")),
         _t("return", {Status.DISPATCHED}, Status.REGISTERED, {R.DEPARTMENT}, gettext_lazy("return")),
@@ -101,6 +106,14 @@ TRANSITIONS: dict[str, Transition] = {
 
 # Actions recorded in the timeline that are not status transitions.
 REGISTER = "register"
+
+
+def action_label(action: str) -> object:
+    """How a step of the timeline reads on screen (pages and admin alike), not its code."""
+    if action == REGISTER:
+        return gettext_lazy("registered")
+    transition = TRANSITIONS.get(action)
+    return transition.label if transition else action
 
 
 def may_register(user: User) -> bool:
@@ -201,4 +214,7 @@ def start(*, petition: Petition, actor: User) -> Petition:
     return petition
 
 
-__all__ = ["REGISTER", "TRANSITIONS", "Transition", "TransitionNotAllowed", "apply", "may", "may_register", "start"]
+__all__ = [
+    "REGISTER", "TRANSITIONS", "Transition", "TransitionNotAllowed",
+    "action_label", "apply", "may", "may_register", "start",
+]

@@ -8,7 +8,13 @@ mkdir -p "$var/celery/queue" "$var/celery/processed" "$var/celery/control" "$var
 .venv/bin/celery -A governance worker -B --concurrency 1 --loglevel INFO \
   --schedule "$var/celerybeat-schedule" >"$var/log/celery.log" 2>&1 &
 worker=$!
-trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
+stop_worker() { kill "$worker" 2>/dev/null || true; wait "$worker" 2>/dev/null || true; }
+trap stop_worker EXIT
+# Ctrl-C reaches every process in the terminal's group: gunicorn and the worker stop themselves. A
+# stop asked for is a success, so make does not report "Error"; a server that fails on its own
+# (the port in use) still does.
+interrupted=0
+trap 'interrupted=1' INT TERM
 cat <<TXT
 
   Wangge is running:  http://$host:$port/      (admin: http://$host:$port/admin/)
@@ -20,4 +26,11 @@ cat <<TXT
   Celery worker + beat log: $var/log/celery.log        Stop with Ctrl-C.
 
 TXT
-.venv/bin/gunicorn governance.wsgi --bind "$host:$port" --workers 2 --access-logfile - --log-level warning
+status=0
+.venv/bin/gunicorn governance.wsgi --bind "$host:$port" --workers 2 --access-logfile - --log-level warning \
+  || status=$?
+if [ "$interrupted" = 1 ]; then
+  echo "Wangge stopped."
+  exit 0
+fi
+exit "$status"

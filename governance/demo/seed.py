@@ -198,6 +198,7 @@ PETITION_PATHS = [
     "reopened",
     "returned",
     "cancelled",
+    "reported",
 ]
 
 
@@ -239,6 +240,9 @@ def _seed_petitions() -> None:
             continue
         if path == "cancelled":
             services.petition_cancel(actor=official, petition_id=p.pk, reason="重复登记")
+            continue
+        if path == "reported":  # the worker's whistle: waits in the street's dispatch queue
+            services.petition_report(actor=registrar, petition_id=p.pk, note="网格协调不了，需街道派单到职能部门")
             continue
         if path == "on_grid_closed":
             services.petition_resolve(actor=registrar, petition_id=p.pk, result="网格员现场协调解决")

@@ -17,6 +17,7 @@ CONTRACT = {
     ("/api/v1/petitions/", "post"),
     ("/api/v1/petitions/", "get"),
     ("/api/v1/petitions/{id}/", "get"),
+    ("/api/v1/petitions/{id}/report/", "post"),  # the worker's whistle (吹哨), issue 11
     ("/api/v1/petitions/{id}/dispatch/", "post"),
     ("/api/v1/petitions/{id}/accept/", "post"),
     ("/api/v1/petitions/{id}/return/", "post"),
@@ -69,7 +70,7 @@ def test_error_answers_are_documented(schema: dict) -> None:
     create = paths["/api/v1/petitions/"]["post"]
     assert {"201", "400", "401", "403", "422", "429"} <= set(create["responses"])
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in create["parameters"])
-    for step in ("dispatch", "accept", "return", "resolve", "follow-up", "cancel"):
+    for step in ("report", "dispatch", "accept", "return", "resolve", "follow-up", "cancel"):
         responses = paths[f"/api/v1/petitions/{{id}}/{step}/"]["post"]["responses"]
         assert {"200", "400", "401", "403", "404", "409", "429"} <= set(responses), step
     assert "429" in paths["/api/v1/auth/token/"]["post"]["responses"]
@@ -78,7 +79,7 @@ def test_error_answers_are_documented(schema: dict) -> None:
 def test_the_enums_of_the_contract(schema: dict) -> None:
     components = schema["components"]["schemas"]
     assert set(components["PetitionStatusEnum"]["enum"]) == {
-        "registered", "dispatched", "accepted", "resolved", "closed", "cancelled",
+        "registered", "reported", "dispatched", "accepted", "resolved", "closed", "cancelled",
     }
     assert set(components["ChainKindEnum"]["enum"]) == {
         "street", "community", "grid_branch", "building_group", "member_household",

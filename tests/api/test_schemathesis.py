@@ -85,7 +85,7 @@ READS = {
 }
 STEPS = {
     f"POST /api/v1/petitions/{{id}}/{step}/"
-    for step in ("dispatch", "accept", "return", "resolve", "follow-up", "cancel")
+    for step in ("report", "dispatch", "accept", "return", "resolve", "follow-up", "cancel")
 }
 CLOCK = {
     f"POST /api/v1/petitions/{{id}}/{step}/"
@@ -94,16 +94,17 @@ CLOCK = {
 SUCCEEDS = {
     "admin": READS | STEPS | CLOCK | {"POST /api/v1/petitions/"},
     "worker": READS | {"POST /api/v1/petitions/", "POST /api/v1/petitions/{id}/resolve/",
-                       "POST /api/v1/petitions/{id}/follow-up/"},
+                       "POST /api/v1/petitions/{id}/follow-up/", "POST /api/v1/petitions/{id}/report/"},
     "dept": READS | {"POST /api/v1/petitions/{id}/accept/", "POST /api/v1/petitions/{id}/return/",
                      "POST /api/v1/petitions/{id}/resolve/", "POST /api/v1/petitions/{id}/pause/",
                      "POST /api/v1/petitions/{id}/resume/", "POST /api/v1/petitions/{id}/request-extension/"},
 }
 # The statuses each step can start from, for pointing positive cases at a petition it applies to.
 STEP_SOURCES = {
-    "dispatch": {Status.REGISTERED}, "cancel": {Status.REGISTERED},
+    "report": {Status.REGISTERED},
+    "dispatch": {Status.REGISTERED, Status.REPORTED}, "cancel": {Status.REGISTERED, Status.REPORTED},
     "accept": {Status.DISPATCHED}, "return": {Status.DISPATCHED},
-    "resolve": {Status.REGISTERED, Status.ACCEPTED}, "follow-up": {Status.RESOLVED},
+    "resolve": {Status.REGISTERED, Status.REPORTED, Status.ACCEPTED}, "follow-up": {Status.RESOLVED},
 }
 
 
@@ -142,7 +143,9 @@ def _point_at_world(case: Any, rng: random.Random, *, linked: bool = False) -> N
         candidates = REAL.petitions.get(step) or REAL.petitions["any"]
         case.path_parameters["id"] = rng.choice(candidates)
     if body is not None:
-        for name in ("title", "description", "result", "reason"):
+        # The whistle's note is required, like a reason (elsewhere a note is optional).
+        required = ("title", "description", "result", "reason", *(("note",) if path.endswith("/report/") else ()))
+        for name in required:
             if name in body and isinstance(body[name], str) and not body[name].strip():
                 body[name] = f"{name} 内容"  # whitespace only is blank once trimmed: a rule, not a type
         if path == "/api/v1/auth/token/":
@@ -210,6 +213,10 @@ def _build_world(world: World, role: str) -> None:
             actor=world.worker, grid=world.grid, category=world.category, title="楼顶漏水", description="三楼漏水",
             household=household,
         ))
+    reported = services.petition_register(
+        actor=world.worker, grid=world.grid, category=world.category, title="燃气管道", description="需要街道协调"
+    )
+    petitions.append(services.petition_report(actor=world.worker, petition_id=reported.pk, note="网格无法处理"))
     for i in range(6):
         p = services.petition_register(
             actor=world.worker, grid=world.grid, category=world.category, title=f"诉求{i}", description="内容"

@@ -143,9 +143,17 @@ def test_demo_petitions_show_every_stage_of_the_loop(seeded: str) -> None:
     from petitions.models import Petition, PetitionEvent
 
     statuses = set(Petition.objects.values_list("status", flat=True))
-    assert statuses == {"registered", "dispatched", "accepted", "resolved", "closed", "cancelled"}
+    assert statuses == {"registered", "reported", "dispatched", "accepted", "resolved", "closed", "cancelled"}
     assert Petition.objects.filter(resolved_on_grid=True).exists()
     assert Petition.objects.filter(rehandle_count=1, status="dispatched").exists()
     # The demo department account has work waiting; the worker's grid has petitions to follow up.
     assert Petition.objects.filter(department__code="housing", status="dispatched").exists()
     assert PetitionEvent.objects.filter(action="return").exists()
+
+
+def test_the_street_official_finds_reported_petitions_waiting_on_the_home_page(seeded: str, client: Client) -> None:
+    from governance.models import User
+
+    client.force_login(User.objects.get(username="official"))
+    page = client.get("/").content.decode()
+    assert 'id="reported"' in page  # the grids' whistles wait in the street's dispatch queue

@@ -115,8 +115,15 @@ def test_change_form_moves_a_node_through_the_service(admin_client_zh: Client) -
     a, b = node(Kind.STREET), node(Kind.STREET)
     community = node(Kind.COMMUNITY, a)
     url = reverse("admin:parties_organization_change", args=[community.pk])
+    # The page's read-only sections (members, …) post their management forms, as the browser does.
+    inlines = admin_client_zh.get(url).context["inline_admin_formsets"]
+    management = {
+        f"{inline.formset.prefix}-{name}": value
+        for inline in inlines
+        for name, value in inline.formset.management_form.initial.items()
+    }
     response = admin_client_zh.post(
-        url, {"kind": community.kind, "name": "改名社区", "code": community.code, "parent": b.pk}
+        url, {"kind": community.kind, "name": "改名社区", "code": community.code, "parent": b.pk, **management}
     )
     assert response.status_code == 302
     community.refresh_from_db()

@@ -287,7 +287,8 @@ def test_action_forms_follow_workflow_may(world: World) -> None:
     petition = world.petition()
     worker, official, dept = (login(Client(), u) for u in (world.worker, world.official, world.dept))
     assert _actions_shown(official, petition) == {"dispatch", "cancel", "resolve"}
-    assert _actions_shown(worker, petition) == {"resolve"}
+    # The grid resolves it, or blows the whistle (吹哨) for the street.
+    assert _actions_shown(worker, petition) == {"resolve", "report"}
     services.petition_dispatch(actor=world.official, petition_id=petition.pk, department=world.housing)
     assert _actions_shown(dept, petition) == {"accept", "return"}
     assert _actions_shown(official, petition) == set()
