@@ -45,7 +45,7 @@ from parties.models import Kind
 
 from . import idempotency, services, steps
 from .filters import PetitionFilterSet
-from .metrics import COUNTS, RATES, WEEKLY_COUNTS, dashboard_for
+from .metrics import COUNTS, PRESETS, RATES, WEEKLY_COUNTS, dashboard_for, period
 from .models import Category, Petition, PetitionEvent, Priority, Satisfaction, ServiceArea, Status
 from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
 from .steps import NOTE_MAX, STEPS
@@ -459,6 +459,14 @@ class DashboardQuerySerializer(QuerySerializer):
         required=False, help_text="First day, included (default: 30 days before `until`); 1900 to 2999."
     )
     until = serializers.DateField(required=False, help_text="Last day, included (default: today); 1900 to 2999.")
+    grid = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="A grid in the user's scope (wins over `node`)."
+    )
+    period = serializers.ChoiceField(
+        required=False,
+        choices=list(PRESETS),
+        help_text="This week, month, quarter or year up to today (wins over `since` and `until`).",
+    )
 
 
 def _figures_serializer(name: str, counts: tuple[str, ...]) -> dict[str, serializers.Field]:
@@ -499,7 +507,15 @@ def _dashboard_serializer() -> serializers.Serializer:
             "children": inline_serializer(
                 name="DashboardChild",
                 many=True,
-                fields={**place, "kind": serializers.ChoiceField(choices=Kind.choices), **figures},
+                fields={
+                    **place,
+                    "kind": serializers.ChoiceField(choices=Kind.choices),
+                    **figures,
+                    "level": serializers.ChoiceField(
+                        choices=["node", "grid"], help_text="A chain node, or a grid (then `kind` is its branch's)."
+                    ),
+                    "grid_kind": serializers.ChoiceField(choices=Grid.Kind.choices, required=False),
+                },
             ),
             "departments": inline_serializer(name="DashboardDepartment", many=True, fields={**place, **figures}),
             "categories": inline_serializer(
@@ -517,6 +533,59 @@ def _dashboard_serializer() -> serializers.Serializer:
                     **weekly_figures,
                 },
             ),
+            "previous": inline_serializer(
+                name="DashboardPrevious",
+                fields={"since": serializers.DateField(), "until": serializers.DateField(), **weekly_figures},
+            ),
+            "grid": inline_serializer(
+                name="DashboardGrid",
+                allow_null=True,
+                fields={**place, "kind": serializers.ChoiceField(choices=Grid.Kind.choices)},
+            ),
+            "trail": inline_serializer(
+                name="DashboardTrail",
+                many=True,
+                fields={**place, "kind": serializers.ChoiceField(choices=Kind.choices)},
+            ),
+            "status_by_area": inline_serializer(
+                name="DashboardStatusByArea",
+                many=True,
+                fields={
+                    "service_area": serializers.ChoiceField(choices=ServiceArea.choices),
+                    "statuses": inline_serializer(
+                        name="DashboardStatusCounts",
+                        fields={status: serializers.IntegerField() for status in Status.values},
+                    ),
+                },
+            ),
+            "overdue_list": inline_serializer(
+                name="DashboardOverdue",
+                many=True,
+                fields={
+                    "id": serializers.IntegerField(),
+                    "number": serializers.CharField(),
+                    "title": serializers.CharField(),
+                    "status": serializers.ChoiceField(choices=Status.choices),
+                    "due": serializers.DateTimeField(),
+                    "overdue_hours": serializers.IntegerField(),
+                    "holder": serializers.CharField(),
+                },
+            ),
+            "warnings": inline_serializer(
+                name="DashboardWarnings",
+                fields={"yellow": serializers.IntegerField(), "red": serializers.IntegerField()},
+            ),
+            "workers": inline_serializer(
+                name="DashboardWorker",
+                many=True,
+                fields={
+                    **place,
+                    **{
+                        key: serializers.IntegerField()
+                        for key in ("registered", "resolved_on_grid", "follow_ups", "own_follow_ups", "overdue")
+                    },
+                },
+            ),
         },
     )
 
@@ -532,7 +601,9 @@ class DashboardView(APIView):
         parameters=[DashboardQuerySerializer],
         responses={
             200: _dashboard_serializer(),
-            400: validation_error_serializer("DashboardQueryValidationError", ["node", "since", "until"]),
+            400: validation_error_serializer(
+                "DashboardQueryValidationError", ["node", "grid", "since", "until", "period"]
+            ),
             **error_responses(401, 404),
         },
         tags=["dashboard"],
@@ -541,7 +612,8 @@ class DashboardView(APIView):
         query = DashboardQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        # The period's rules (bounds, order, length) are metrics.period's, as on the page.
+        # The period's rules (presets, bounds, order, length) are metrics.period's, as on the page.
+        since, until = period(data.get("since"), data.get("until"), preset=data.get("period"))
         return Response(
-            dashboard_for(request.user, node=data.get("node"), since=data.get("since"), until=data.get("until"))
+            dashboard_for(request.user, node=data.get("node"), grid=data.get("grid"), since=since, until=until)
         )

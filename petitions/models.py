@@ -269,6 +269,11 @@ class PetitionEvent(models.Model):
     department = models.ForeignKey(
         "governance.Department", verbose_name=_("department"), null=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The deadline of the stage this step ended, as it stood when the step was taken (the accept
+    # deadline for an acceptance, the resolve deadline for a resolution). A reopen later sets new
+    # deadlines on the petition row; the event keeps the one this step was measured against, so a
+    # period's on-time figures never change once it has ended.
+    due = models.DateTimeField(_("deadline"), null=True, blank=True)
 
     scope = Scope(via="petition")
 
@@ -276,6 +281,8 @@ class PetitionEvent(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("petition event")
         verbose_name_plural = _("petition events")
+        # Dashboards count the steps taken in a period.
+        indexes = [models.Index(fields=["at"], name="petition_event_at")]
 
     def __str__(self) -> str:
         return f"{self.petition_id} {self.action} {self.at:%Y-%m-%d %H:%M}"

@@ -118,6 +118,7 @@ def apply(
         now = timezone.now()
         from_status = petition.status
         department_before = petition.department_id
+        due_before = petition.current_due
         if change is not None:
             change(petition, now)
         petition._move_to(transition.target)
@@ -132,6 +133,7 @@ def apply(
             note=note,
             # The department concerned: the one it is with now, or the one that just sent it back.
             department_id=petition.department_id or department_before,
+            due=due_before,
         )
     return petition
 
