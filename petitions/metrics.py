@@ -77,6 +77,13 @@ COUNTS = PETITION_COUNTS + FOLLOW_UP_COUNTS + ASSESSMENT_COUNTS
 # "Overdue now" is a snapshot, not something that happened in a week.
 WEEKLY_COUNTS = tuple(c for c in COUNTS if c != "overdue")
 RATES = ("response_rate", "on_time_rate", "resolution_rate", "satisfaction_rate", "on_grid_rate")
+RATES_LABELS = {
+    "response_rate": gettext_lazy("response rate"),
+    "on_time_rate": gettext_lazy("on-time rate"),
+    "resolution_rate": gettext_lazy("resolution rate"),
+    "satisfaction_rate": gettext_lazy("satisfaction rate"),
+    "on_grid_rate": gettext_lazy("handled on the grid"),
+}
 
 # Nodes whose children are nodes that still lead or contain grids; below them the drill-down lists
 # grids themselves (a joint branch shows each of its grids).
