@@ -7,6 +7,7 @@ links to (the list's filters, ``metrics.petitions_behind``).
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -220,7 +221,8 @@ def to_xlsx(tables: list[Table], data: Mapping[str, Any]) -> bytes:
     book = Workbook()
     book.remove(book.active)  # type: ignore[arg-type]
     for table in tables:
-        sheet = book.create_sheet(str(table.title)[:31].replace("/", " "))
+        # Excel refuses []:*?/\ in a sheet's name and more than 31 characters.
+        sheet = book.create_sheet(re.sub(r"[\[\]:*?/\\]", " ", str(table.title))[:31].strip())
         for line in _title_rows(table, data):
             sheet.append([line])
         sheet["A1"].font = Font(bold=True, size=14)

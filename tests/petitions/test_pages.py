@@ -419,7 +419,8 @@ def test_dashboard_drills_down_inside_the_scope_only(world: World, client: Clien
     assert f'href="?grid={world.grid.pk}&amp;since=' in html
     html = client.get(reverse("petitions:dashboard"), {"grid": world.grid.pk}).content.decode()
     trail = html.split('id="trail"')[1].split("</nav>")[0]
-    assert [int(n) for n in re.findall(r'data-node="(\d+)"', trail)] == [world.street.pk, world.community.pk, world.branch.pk]
+    chain = [world.street.pk, world.community.pk, world.branch.pk]
+    assert [int(n) for n in re.findall(r'data-node="(\d+)"', trail)] == chain
     assert world.grid.name in trail
     assert client.get(reverse("petitions:dashboard"), {"node": world.other_street.pk}).status_code == 404
     assert client.get(reverse("petitions:dashboard"), {"node": "abc"}).status_code == 404
