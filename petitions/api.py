@@ -401,8 +401,12 @@ def _check_query_types(params: Any) -> None:
     node = params.get("node")
     if node is not None and not re.fullmatch(r"[+-]?[0-9]+", node):
         errors["node"] = [_("Enter the id of a chain node.")]
-    if params.get("status") == "":
-        errors["status"] = [_("Give a value or leave the parameter out.")]
+    satisfied = params.get("satisfied")
+    if satisfied is not None and satisfied not in _BOOLEANS:
+        errors["satisfied"] = [_("Enter true or false.")]
+    for key in ("status", "stage", "outcome", "since", "until"):
+        if params.get(key) == "":
+            errors[key] = [_("Give a value or leave the parameter out.")]
     if errors:
         raise ValidationError(errors)
 

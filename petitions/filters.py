@@ -1,5 +1,6 @@
 """The petition filters, shared by the list page and the API (django-filter)."""
 
+import datetime as dt
 from typing import Any
 
 import django_filters
@@ -42,10 +43,10 @@ class PetitionFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("number or title"), method="filter_q")
     # The petitions behind a dashboard figure (``metrics.petitions_behind``): a step in a period.
     stage = django_filters.ChoiceFilter(label=_("step"), choices=list(metrics.STAGES.items()), method="filter_stage")
-    since = django_filters.DateFilter(label=_("from"), method="filter_stage")
-    until = django_filters.DateFilter(label=_("to"), method="filter_stage")
-    outcome = django_filters.ChoiceFilter(label=_("on time or late"), choices=OUTCOMES, method="filter_stage")
-    satisfied = django_filters.BooleanFilter(label=_("satisfied"), method="filter_stage")
+    since = django_filters.DateFilter(label=_("first day of the period"), method="read_with_stage_day")
+    until = django_filters.DateFilter(label=_("last day of the period"), method="read_with_stage_day")
+    outcome = django_filters.ChoiceFilter(label=_("on time or late"), choices=OUTCOMES, method="read_with_stage_text")
+    satisfied = django_filters.BooleanFilter(label=_("satisfied"), method="read_with_stage_flag")
 
     class Meta:
         model = Petition
@@ -55,11 +56,21 @@ class PetitionFilterSet(django_filters.FilterSet):
             "stage", "since", "until", "outcome", "satisfied",
         ]
 
-    def filter_stage(self, queryset: QuerySet[Petition], name: str, value: Any) -> QuerySet[Petition]:
+    # The typed hints tell the API schema what each parameter is; ``filter_stage`` reads them all.
+    def read_with_stage_day(self, queryset: QuerySet[Petition], name: str, value: dt.date) -> QuerySet[Petition]:
+        return queryset
+
+    def read_with_stage_text(self, queryset: QuerySet[Petition], name: str, value: str) -> QuerySet[Petition]:
+        return queryset
+
+    def read_with_stage_flag(self, queryset: QuerySet[Petition], name: str, value: bool) -> QuerySet[Petition]:
+        return queryset
+
+    def filter_stage(self, queryset: QuerySet[Petition], name: str, value: str) -> QuerySet[Petition]:
         """All the step parameters are read together, once (when ``stage`` is reached)."""
         data = self.form.cleaned_data
         stage = data.get("stage")
-        if name != "stage" or not stage:
+        if not stage:
             return queryset
         since, until = metrics.period(data.get("since"), data.get("until"))  # checked by the form
         behind = metrics.petitions_behind(

@@ -30,7 +30,7 @@ def _table(html: str, table: str) -> list[list[str]]:
 
 
 @pytest.mark.django_db
-def test_page_csv_xlsx_and_api_agree(history: History, client: Client) -> None:
+def test_page_csv_xlsx_and_api_agree(history: History, client: Client) -> None:  # noqa: F811
     w = history.world
     login(client, w.official)
     html = client.get(reverse("petitions:dashboard"), PERIOD).content.decode()
@@ -62,7 +62,7 @@ def test_page_csv_xlsx_and_api_agree(history: History, client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_every_count_links_to_exactly_its_petitions(history: History, client: Client) -> None:
+def test_every_count_links_to_exactly_its_petitions(history: History, client: Client) -> None:  # noqa: F811
     w = history.world
     login(client, w.official)
     html = client.get(reverse("petitions:dashboard"), PERIOD).content.decode()
@@ -79,7 +79,7 @@ def test_every_count_links_to_exactly_its_petitions(history: History, client: Cl
 
 
 @pytest.mark.django_db
-def test_a_bad_period_on_the_list_names_the_field(history: History) -> None:
+def test_a_bad_period_on_the_list_names_the_field(history: History) -> None:  # noqa: F811
     api = token_client(history.world.official)
     response = api.get("/api/v1/petitions/", {"stage": "resolved", "since": "2026-03-10", "until": "2026-03-01"})
     assert response.status_code == 400 and "until" in response.json()
