@@ -171,6 +171,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="wangge@localhost")
 OVERDUE_SCAN_SECONDS = env.int("WANGGE_OVERDUE_SCAN_SECONDS", default=60)
+# How often beat refreshes the dashboards' daily figures; dashboards use them while under a minute old.
+DASHBOARD_REFRESH_SECONDS = env.int("WANGGE_DASHBOARD_REFRESH_SECONDS", default=20)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -590,6 +590,10 @@ def _dashboard_serializer() -> serializers.Serializer:
                     },
                 },
             ),
+            "as_of": serializers.DateTimeField(
+                allow_null=True,
+                help_text="When the step figures were last refreshed (at most a minute old); null: counted live.",
+            ),
         },
     )
 

@@ -140,9 +140,7 @@ class Petition(models.Model):
     reporter_name = models.CharField(_("resident's name"), max_length=50, blank=True)
     reporter_phone = models.CharField(_("resident's phone"), max_length=11, blank=True)
 
-    status = StatusField(
-        _("status"), max_length=12, choices=Status.choices, default=Status.REGISTERED, editable=False
-    )
+    status = StatusField(_("status"), max_length=12, choices=Status.choices, default=Status.REGISTERED, editable=False)
     department = models.ForeignKey(
         "governance.Department",
         verbose_name=_("department"),
@@ -298,9 +296,7 @@ class Satisfaction(models.TextChoices):
     VERY_DISSATISFIED = "very_dissatisfied", _("very dissatisfied")
 
 
-SATISFIED_LEVELS = frozenset(
-    {Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED}
-)
+SATISFIED_LEVELS = frozenset({Satisfaction.VERY_SATISFIED, Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED})
 
 
 class FollowUp(models.Model):
@@ -327,6 +323,56 @@ class FollowUp(models.Model):
         return f"{self.petition_id} {self.at:%Y-%m-%d}"
 
 
+class DailyFigure(models.Model):
+    """The dashboard's step and follow-up counts for one day, grid, department and category (the fast path).
+
+    Derived, never edited by hand: ``metrics.refresh_daily_figures`` recomputes whole days from the
+    event log with the very definitions of the plain aggregate, and beat runs it every
+    ``DASHBOARD_REFRESH_SECONDS``; dashboards read these rows only while they are fresh.
+    """
+
+    day = models.DateField(_("day"))
+    grid = models.ForeignKey("grids.Grid", verbose_name=_("grid"), on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(
+        "governance.Department", verbose_name=_("department"), null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="+")
+    registered = models.PositiveIntegerField(default=0)
+    dispatched = models.PositiveIntegerField(default=0)
+    accepted_on_time = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    resolved_on_time = models.PositiveIntegerField(default=0)
+    resolved_on_grid = models.PositiveIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
+    rehandled = models.PositiveIntegerField(default=0)
+    follow_up_calls = models.PositiveIntegerField(default=0)
+    reached_calls = models.PositiveIntegerField(default=0)
+    solved_calls = models.PositiveIntegerField(default=0)
+    satisfied_calls = models.PositiveIntegerField(default=0)
+
+    scope = Scope(via="grid", department="department")
+
+    class Meta:
+        verbose_name = _("daily figure")
+        verbose_name_plural = _("daily figures")
+        indexes = [models.Index(fields=["day", "grid"], name="daily_figure_day_grid")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.grid_id}"
+
+
+class DailyFigureRefresh(models.Model):
+    """When the daily figures were last brought up to date (one row): dashboards use them while fresh."""
+
+    refreshed_at = models.DateTimeField(_("refreshed at"))
+
+    # Bookkeeping without personal data: anyone may know when the figures were refreshed.
+    scope = Scope(public=True)
+
+    def __str__(self) -> str:
+        return f"{self.refreshed_at:%Y-%m-%d %H:%M:%S}"
+
+
 class Reminder(models.Model):
     """An overdue reminder or escalation, recorded once per petition, stage, level and round."""
 
@@ -350,9 +396,7 @@ class Reminder(models.Model):
     class Meta:
         verbose_name = _("reminder")
         verbose_name_plural = _("reminders")
-        constraints = [
-            models.UniqueConstraint(fields=["petition", "stage", "level", "round"], name="reminder_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["petition", "stage", "level", "round"], name="reminder_once")]
 
     def __str__(self) -> str:
         return f"{self.petition_id} {self.stage} {self.level}"

@@ -5,7 +5,7 @@ from functools import partial
 from celery import shared_task
 from django.db import transaction
 
-from . import idempotency, reminders
+from . import idempotency, metrics, reminders
 
 
 @shared_task(name="petitions.tasks.scan_overdue")
@@ -27,3 +27,9 @@ def deliver_reminder(reminder_id: int) -> bool:
 def purge_idempotency_keys() -> int:
     """Forget Idempotency-Key answers older than 24 hours (run daily by beat)."""
     return idempotency.purge_expired()
+
+
+@shared_task(name="petitions.tasks.refresh_daily_figures")
+def refresh_daily_figures() -> int:
+    """Bring the dashboards' daily figures up to date (beat, every ``DASHBOARD_REFRESH_SECONDS``)."""
+    return metrics.refresh_daily_figures()

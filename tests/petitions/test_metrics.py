@@ -250,7 +250,7 @@ def test_the_answer_is_json_with_the_agreed_keys(history: History) -> None:
     assert set(d) == {
         "node", "since", "until", "totals", "rates", "children", "departments", "categories", "weekly",
         # added by issue 13; the first nine keep their meaning
-        "previous", "grid", "trail", "status_by_area", "overdue_list", "warnings", "workers",
+        "previous", "grid", "trail", "status_by_area", "overdue_list", "warnings", "workers", "as_of",
     }
     assert json.loads(json.dumps(d)) == d
 
@@ -388,7 +388,7 @@ def test_a_petition_still_within_its_accept_deadline_is_not_counted_as_late(worl
 
 # Every figure of the page, its previous period, breadcrumb, charts, overdue list, warnings and the
 # workers' assessment: the same number for 10 petitions and for 200, for 2 communities and for 12.
-QUERIES = 24
+QUERIES = 25
 TARGET = {"register": Status.REGISTERED, "dispatch": Status.DISPATCHED, "accept": Status.ACCEPTED,
           "resolve": Status.RESOLVED}
 
@@ -500,3 +500,86 @@ def test_the_previous_period_is_the_one_just_before(since: str, until: str, prev
 
     got = previous_period(dt.date.fromisoformat(since), dt.date.fromisoformat(until))
     assert tuple(d.isoformat() for d in got) == previous
+
+
+@pytest.mark.django_db
+def test_a_joint_branch_shows_each_of_its_grids(world: World) -> None:
+    """联建: one branch leads two grids; the community lists both grids, not the branch, and so does the branch."""
+    joint = node(Kind.GRID_BRANCH, world.community, name="联建党支部")
+    east = cast(Grid, GridFactory(branch=joint, name="东网格"))
+    west = cast(Grid, GridFactory(branch=joint, name="西网格"))
+    world.petition(grid=east, actor=world.official)
+    world.petition(grid=west, actor=world.official)
+    world.petition(grid=west, actor=world.official)
+    today = timezone.localdate()
+    for where in (world.community, joint):
+        d = dashboard_for(world.official, node=where.pk, since=today, until=today)
+        rows = {c["code"]: c["totals"]["registered"] for c in d["children"]}
+        assert rows[east.code] == 1 and rows[west.code] == 2
+        assert joint.code not in rows
+
+
+def _without_as_of(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k != "as_of"}
+
+
+@pytest.mark.django_db
+def test_the_fast_path_gives_exactly_the_plain_aggregate(history: History) -> None:
+    """The daily figures (refreshed from the event log) give the same answer as counting the log."""
+    from petitions.metrics import refresh_daily_figures
+
+    w = history.world
+    views = [
+        (w.official, {}),
+        (w.official, {"node": w.community.pk}),
+        (w.official, {"node": history.community2.pk}),
+        (w.official, {"grid": w.grid.pk}),
+        (w.admin, {}),
+        (w.worker, {}),
+    ]
+    periods = [(SINCE, UNTIL), (dt.date(2026, 3, 1), dt.date(2026, 3, 31)), (dt.date(2026, 2, 16), dt.date(2026, 3, 4))]
+    plain = [dashboard_for(u, since=s, until=e, **where) for u, where in views for s, e in periods]
+    assert all(d["as_of"] is None for d in plain)
+    refresh_daily_figures(full=True)
+    fast = [dashboard_for(u, since=s, until=e, **where) for u, where in views for s, e in periods]
+    assert all(d["as_of"] is not None for d in fast)
+    assert [_without_as_of(d) for d in fast] == [_without_as_of(d) for d in plain]
+
+
+@pytest.mark.django_db
+def test_a_refresh_brings_in_every_step_since_the_last_one(world: World) -> None:
+    """Incremental refreshes: new steps, an acceptance that settles a dispatch's response, a reopen."""
+    from petitions.metrics import refresh_daily_figures
+
+    today = timezone.localdate()
+    first = world.petition(stage="dispatched")
+    refresh_daily_figures()
+    services.petition_accept(actor=world.dept, petition_id=first.pk)
+    services.petition_resolve(actor=world.dept, petition_id=first.pk, result="已修")
+    second = world.petition(stage="resolved")
+    services.petition_follow_up(
+        actor=world.worker, petition_id=second.pk, reached=True, solved=False, satisfaction="dissatisfied"
+    )
+    world.petition(stage="dispatched")  # awaiting acceptance: counted live, on both paths
+    assert dashboard_for(world.official, since=today, until=today)["as_of"] is not None
+    stale = dashboard_for(world.official, since=today, until=today)["totals"]
+    assert stale["resolved"] == 0  # not refreshed yet: the steps since are not in the daily figures
+    refresh_daily_figures()
+    fast = dashboard_for(world.official, since=today, until=today)
+    plain_answer = _plain(world.official, today)
+    assert _without_as_of(fast) == _without_as_of(plain_answer)
+    # Awaiting: the last one, and the reopened one (re-dispatched, 重办), both within their deadline.
+    assert fast["totals"]["resolved"] == 2 and fast["totals"]["awaiting_acceptance"] == 2
+    assert fast["totals"]["rehandled"] == 1 and fast["totals"]["accepted_on_time"] == 2
+
+
+def _plain(user: User, day: dt.date) -> dict[str, Any]:
+    from petitions.models import DailyFigureRefresh
+
+    DailyFigureRefresh.objects.update(refreshed_at=timezone.now() - dt.timedelta(hours=1))  # too old: plain
+    try:
+        answer = dashboard_for(user, since=day, until=day)
+        assert answer["as_of"] is None
+        return answer
+    finally:
+        DailyFigureRefresh.objects.update(refreshed_at=timezone.now())
