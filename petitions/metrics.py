@@ -965,7 +965,9 @@ def _workers(
         workers = workers.filter(subtree_q(place.node, "scope_node"))
     steps = {
         row["actor_id"]: row
-        for row in events.filter(at__gte=start, at__lt=end, actor__in=workers)
+        for row in events.filter(
+            at__gte=start, at__lt=end, action__in=("register", "resolve_on_grid"), actor__in=workers
+        )
         .values("actor_id")
         .annotate(
             registered=Count("pk", filter=REGISTERED_Q),

@@ -583,3 +583,23 @@ def _plain(user: User, day: dt.date) -> dict[str, Any]:
         return answer
     finally:
         DailyFigureRefresh.objects.update(refreshed_at=timezone.now())
+
+
+@pytest.mark.django_db
+def test_grid_workers_assessment_flags_follow_ups_on_their_own_cases(world: World) -> None:
+    """背对背: the callback should come from someone other than the one who resolved the petition."""
+    own = world.petition(title="楼道堆物", description="清理")
+    services.petition_resolve(actor=world.worker, petition_id=own.pk, result="已清理")  # on the grid
+    services.petition_follow_up(
+        actor=world.worker, petition_id=own.pk, reached=True, solved=True, satisfaction="satisfied"
+    )
+    other = world.petition(stage="resolved")  # resolved by the department
+    services.petition_follow_up(
+        actor=world.worker, petition_id=other.pk, reached=True, solved=True, satisfaction="satisfied"
+    )
+    today = timezone.localdate()
+    rows = {r["code"]: r for r in dashboard_for(world.official, since=today, until=today)["workers"]}
+    me = rows[world.worker.username]
+    assert (me["registered"], me["resolved_on_grid"], me["follow_ups"], me["own_follow_ups"]) == (2, 1, 2, 1)
+    assert world.foreign_worker.username not in rows  # another street's worker is outside the scope
+    assert dashboard_for(world.dept, since=today, until=today)["workers"] == []
