@@ -955,7 +955,11 @@ def _workers(
 ) -> list[dict[str, Any]]:
     """The assessment of grid workers (考评) in the scope: registered, resolved on the grid, follow-ups
     done, follow-ups on cases they resolved themselves (背对背: a callback should come from someone
-    else), and their registered petitions overdue now. Department staff get none."""
+    else), and their registered petitions overdue now. Department staff get none.
+
+    The steps are grouped by who took them within the scope's petitions, and the workers of the scope
+    picked from those people last: filtering the steps by a list of every worker in a district first
+    made the planner scan for seconds."""
     if user.is_department_staff:
         return []
     workers = User.objects.filter(role=User.Role.WORKER, is_active=True)
@@ -965,9 +969,7 @@ def _workers(
         workers = workers.filter(subtree_q(place.node, "scope_node"))
     steps = {
         row["actor_id"]: row
-        for row in events.filter(
-            at__gte=start, at__lt=end, action__in=("register", "resolve_on_grid"), actor__in=workers
-        )
+        for row in events.filter(at__gte=start, at__lt=end, action__in=("register", "resolve_on_grid"))
         .values("actor_id")
         .annotate(
             registered=Count("pk", filter=REGISTERED_Q),
@@ -981,16 +983,14 @@ def _workers(
     )
     calls = {
         row["by_id"]: row
-        for row in follow_ups.filter(at__gte=start, at__lt=end, by__in=workers)
+        for row in follow_ups.filter(at__gte=start, at__lt=end)
         .annotate(own=own)
         .values("by_id")
         .annotate(follow_ups=Count("pk"), own_follow_ups=Count("pk", filter=Q(own=True)))
     }
     late = {
         row["registered_by_id"]: row["overdue"]
-        for row in petitions.filter(overdue_q(now), registered_by__in=workers)
-        .values("registered_by_id")
-        .annotate(overdue=Count("pk"))
+        for row in petitions.filter(overdue_q(now)).values("registered_by_id").annotate(overdue=Count("pk"))
     }
     active = set(steps) | set(calls) | set(late)
     result = []
