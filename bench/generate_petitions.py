@@ -62,7 +62,10 @@ PETITION_COLUMNS = (
     "dispatched_at", "accepted_at", "resolved_at", "closed_at", "accept_due", "resolve_due", "follow_up_due",
     "current_due", "resolved_on_grid", "result", "rehandle_count", "escalated",
 )
-EVENT_COLUMNS = ("petition_id", "action", "from_status", "to_status", "actor_id", "at", "note", "department_id")
+# ``due``: the deadline of the stage the step ends, as the workflow records it (the one in force before).
+EVENT_COLUMNS = (
+    "petition_id", "action", "from_status", "to_status", "actor_id", "at", "note", "department_id", "due",
+)
 FOLLOW_UP_COLUMNS = ("petition_id", "reached", "solved", "satisfaction", "note", "by_id", "at")
 
 
@@ -174,7 +177,7 @@ class Simulator:
         events = out.events
 
         def event(action: str, frm: str, to: str, actor: int, when: dt.datetime, note: str = "") -> None:
-            events.append((pid, action, frm, to, actor, when, note, p["department_id"]))
+            events.append((pid, action, frm, to, actor, when, note, p["department_id"], p["current_due"]))
             p["status"] = to
 
         event("register", "", "registered", worker, at)

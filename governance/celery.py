@@ -28,6 +28,12 @@ def setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
     sender.add_periodic_task(
         settings.HEARTBEAT_SECONDS, sender.signature("governance.tasks.heartbeat"), name="heartbeat"
     )
+    # Dashboards read the daily figures only while refreshed within a minute (petitions.metrics).
+    sender.add_periodic_task(
+        settings.DASHBOARD_REFRESH_SECONDS,
+        sender.signature("petitions.tasks.refresh_daily_figures"),
+        name="refresh dashboard figures",
+    )
     sender.add_periodic_task(
         crontab(hour=3, minute=17), sender.signature("petitions.tasks.purge_idempotency_keys"), name="purge keys"
     )

@@ -267,6 +267,8 @@ REMINDER_RETRY_BASE_SECONDS = env.int("WANGGE_REMINDER_RETRY_BASE_SECONDS", defa
 REMINDER_MAX_ATTEMPTS = env.int("WANGGE_REMINDER_MAX_ATTEMPTS", default=10)
 # Yellow and red warnings before a deadline: the shares of the stage's time used.
 DEADLINE_WARNINGS = tuple(env.list("WANGGE_DEADLINE_WARNINGS", cast=float, default=[0.5, 0.75]))
+# How often beat refreshes the dashboards' daily figures; dashboards use them while under a minute old.
+DASHBOARD_REFRESH_SECONDS = env.int("WANGGE_DASHBOARD_REFRESH_SECONDS", default=20)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

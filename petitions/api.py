@@ -45,7 +45,7 @@ from parties.models import Kind
 
 from . import idempotency, services, steps
 from .filters import PetitionFilterSet
-from .metrics import COUNTS, RATES, WEEKLY_COUNTS, dashboard_for
+from .metrics import COUNTS, PRESETS, RATES, WEEKLY_COUNTS, dashboard_for, period
 from .models import Category, Petition, PetitionEvent, Priority, Satisfaction, ServiceArea, Status
 from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
 from .steps import NOTE_MAX, STEPS
@@ -427,8 +427,12 @@ def _check_query_types(params: Any) -> None:
     node = params.get("node")
     if node is not None and not re.fullmatch(r"[+-]?[0-9]+", node):
         errors["node"] = [_("Enter the id of a chain node.")]
-    if params.get("status") == "":
-        errors["status"] = [_("Give a value or leave the parameter out.")]
+    satisfied = params.get("satisfied")
+    if satisfied is not None and satisfied not in _BOOLEANS:
+        errors["satisfied"] = [_("Enter true or false.")]
+    for key in ("status", "stage", "outcome", "since", "until"):
+        if params.get(key) == "":
+            errors[key] = [_("Give a value or leave the parameter out.")]
     if errors:
         raise ValidationError(errors)
 
@@ -485,6 +489,14 @@ class DashboardQuerySerializer(QuerySerializer):
         required=False, help_text="First day, included (default: 30 days before `until`); 1900 to 2999."
     )
     until = serializers.DateField(required=False, help_text="Last day, included (default: today); 1900 to 2999.")
+    grid = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text="A grid in the user's scope (wins over `node`)."
+    )
+    period = serializers.ChoiceField(
+        required=False,
+        choices=list(PRESETS),
+        help_text="This week, month, quarter or year up to today (wins over `since` and `until`).",
+    )
 
 
 def _figures_serializer(name: str, counts: tuple[str, ...]) -> dict[str, serializers.Field]:
@@ -525,7 +537,15 @@ def _dashboard_serializer() -> serializers.Serializer:
             "children": inline_serializer(
                 name="DashboardChild",
                 many=True,
-                fields={**place, "kind": serializers.ChoiceField(choices=Kind.choices), **figures},
+                fields={
+                    **place,
+                    "kind": serializers.ChoiceField(choices=Kind.choices),
+                    **figures,
+                    "level": serializers.ChoiceField(
+                        choices=["node", "grid"], help_text="A chain node, or a grid (then `kind` is its branch's)."
+                    ),
+                    "grid_kind": serializers.ChoiceField(choices=Grid.Kind.choices, required=False),
+                },
             ),
             "departments": inline_serializer(name="DashboardDepartment", many=True, fields={**place, **figures}),
             "categories": inline_serializer(
@@ -543,6 +563,63 @@ def _dashboard_serializer() -> serializers.Serializer:
                     **weekly_figures,
                 },
             ),
+            "previous": inline_serializer(
+                name="DashboardPrevious",
+                fields={"since": serializers.DateField(), "until": serializers.DateField(), **weekly_figures},
+            ),
+            "grid": inline_serializer(
+                name="DashboardGrid",
+                allow_null=True,
+                fields={**place, "kind": serializers.ChoiceField(choices=Grid.Kind.choices)},
+            ),
+            "trail": inline_serializer(
+                name="DashboardTrail",
+                many=True,
+                fields={**place, "kind": serializers.ChoiceField(choices=Kind.choices)},
+            ),
+            "status_by_area": inline_serializer(
+                name="DashboardStatusByArea",
+                many=True,
+                fields={
+                    "service_area": serializers.ChoiceField(choices=ServiceArea.choices),
+                    "statuses": inline_serializer(
+                        name="DashboardStatusCounts",
+                        fields={status: serializers.IntegerField() for status in Status.values},
+                    ),
+                },
+            ),
+            "overdue_list": inline_serializer(
+                name="DashboardOverdue",
+                many=True,
+                fields={
+                    "id": serializers.IntegerField(),
+                    "number": serializers.CharField(),
+                    "title": serializers.CharField(),
+                    "status": serializers.ChoiceField(choices=Status.choices),
+                    "due": serializers.DateTimeField(),
+                    "overdue_hours": serializers.IntegerField(),
+                    "holder": serializers.CharField(),
+                },
+            ),
+            "warnings": inline_serializer(
+                name="DashboardWarnings",
+                fields={"yellow": serializers.IntegerField(), "red": serializers.IntegerField()},
+            ),
+            "workers": inline_serializer(
+                name="DashboardWorker",
+                many=True,
+                fields={
+                    **place,
+                    **{
+                        key: serializers.IntegerField()
+                        for key in ("registered", "resolved_on_grid", "follow_ups", "own_follow_ups", "overdue")
+                    },
+                },
+            ),
+            "as_of": serializers.DateTimeField(
+                allow_null=True,
+                help_text="When the step figures were last refreshed (at most a minute old); null: counted live.",
+            ),
         },
     )
 
@@ -558,7 +635,9 @@ class DashboardView(APIView):
         parameters=[DashboardQuerySerializer],
         responses={
             200: _dashboard_serializer(),
-            400: validation_error_serializer("DashboardQueryValidationError", ["node", "since", "until"]),
+            400: validation_error_serializer(
+                "DashboardQueryValidationError", ["node", "grid", "since", "until", "period"]
+            ),
             **error_responses(401, 404),
         },
         tags=["dashboard"],
@@ -567,7 +646,8 @@ class DashboardView(APIView):
         query = DashboardQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        # The period's rules (bounds, order, length) are metrics.period's, as on the page.
+        # The period's rules (presets, bounds, order, length) are metrics.period's, as on the page.
+        since, until = period(data.get("since"), data.get("until"), preset=data.get("period"))
         return Response(
-            dashboard_for(request.user, node=data.get("node"), since=data.get("since"), until=data.get("until"))
+            dashboard_for(request.user, node=data.get("node"), grid=data.get("grid"), since=since, until=until)
         )

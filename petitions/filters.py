@@ -1,8 +1,11 @@
 """The petition filters, shared by the list page and the API (django-filter)."""
 
+import datetime as dt
 from typing import Any
 
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -10,7 +13,24 @@ from governance.access import subtree_q
 from governance.api.fields import MAX_ID
 from grids.models import Grid
 
+from . import metrics
 from .models import Petition, PetitionQuerySet, Status
+
+OUTCOMES = (("on_time", _("on time")), ("late", _("late")))
+
+
+class PetitionFilterForm(forms.Form):
+    def clean(self) -> dict[str, Any]:
+        """A step's period follows the dashboard's rules (``metrics.period``), named by field."""
+        data = super().clean() or {}
+        if data.get("stage"):
+            try:
+                metrics.period(data.get("since"), data.get("until"))
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        self.add_error(field if field in self.fields else None, error)
+        return data
 
 
 class PetitionFilterSet(django_filters.FilterSet):
@@ -21,10 +41,47 @@ class PetitionFilterSet(django_filters.FilterSet):
     category = django_filters.CharFilter(label=_("category"), field_name="category__code")
     overdue = django_filters.BooleanFilter(label=_("overdue"), method="filter_overdue")
     q = django_filters.CharFilter(label=_("number or title"), method="filter_q")
+    # The petitions behind a dashboard figure (``metrics.petitions_behind``): a step in a period.
+    stage = django_filters.ChoiceFilter(label=_("step"), choices=list(metrics.STAGES.items()), method="filter_stage")
+    since = django_filters.DateFilter(label=_("first day of the period"), method="read_with_stage_day")
+    until = django_filters.DateFilter(label=_("last day of the period"), method="read_with_stage_day")
+    outcome = django_filters.ChoiceFilter(label=_("on time or late"), choices=OUTCOMES, method="read_with_stage_text")
+    satisfied = django_filters.BooleanFilter(label=_("satisfied"), method="read_with_stage_flag")
 
     class Meta:
         model = Petition
-        fields = ["status", "node", "grid", "department", "category", "overdue", "q"]
+        form = PetitionFilterForm
+        fields = [
+            "status", "node", "grid", "department", "category", "overdue", "q",
+            "stage", "since", "until", "outcome", "satisfied",
+        ]
+
+    # The typed hints tell the API schema what each parameter is; ``filter_stage`` reads them all.
+    def read_with_stage_day(self, queryset: QuerySet[Petition], name: str, value: dt.date) -> QuerySet[Petition]:
+        return queryset
+
+    def read_with_stage_text(self, queryset: QuerySet[Petition], name: str, value: str) -> QuerySet[Petition]:
+        return queryset
+
+    def read_with_stage_flag(self, queryset: QuerySet[Petition], name: str, value: bool) -> QuerySet[Petition]:
+        return queryset
+
+    def filter_stage(self, queryset: QuerySet[Petition], name: str, value: str) -> QuerySet[Petition]:
+        """All the step parameters are read together, once (when ``stage`` is reached)."""
+        data = self.form.cleaned_data
+        stage = data.get("stage")
+        if not stage:
+            return queryset
+        since, until = metrics.period(data.get("since"), data.get("until"))  # checked by the form
+        behind = metrics.petitions_behind(
+            stage=stage,
+            since=since,
+            until=until,
+            outcome=data.get("outcome") or None,
+            satisfied=data.get("satisfied"),
+            department=data.get("department") or None,
+        )
+        return queryset.filter(behind)
 
     def filter_node(self, queryset: QuerySet[Petition], name: str, value: Any) -> QuerySet[Petition]:
         if not 0 < value <= MAX_ID:  # an id no node can have: nothing is under it

@@ -172,9 +172,7 @@ class Petition(models.Model):
     reporter_name = models.CharField(_("resident's name"), max_length=50, blank=True)
     reporter_phone = models.CharField(_("resident's phone"), max_length=11, blank=True)
 
-    status = StatusField(
-        _("status"), max_length=12, choices=Status.choices, default=Status.REGISTERED, editable=False
-    )
+    status = StatusField(_("status"), max_length=12, choices=Status.choices, default=Status.REGISTERED, editable=False)
     department = models.ForeignKey(
         "governance.Department",
         verbose_name=_("department"),
@@ -366,6 +364,11 @@ class PetitionEvent(models.Model):
     department = models.ForeignKey(
         "governance.Department", verbose_name=_("department"), null=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The deadline of the stage this step ended, as it stood when the step was taken (the accept
+    # deadline for an acceptance, the resolve deadline for a resolution). A reopen later sets new
+    # deadlines on the petition row; the event keeps the one this step was measured against, so a
+    # period's on-time figures never change once it has ended.
+    due = models.DateTimeField(_("deadline"), null=True, blank=True)
 
     scope = Scope(via="petition")
 
@@ -373,6 +376,8 @@ class PetitionEvent(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("petition event")
         verbose_name_plural = _("petition events")
+        # Dashboards count the steps taken in a period.
+        indexes = [models.Index(fields=["at"], name="petition_event_at")]
 
     def __str__(self) -> str:
         # In the district's time, like every time on screen (admin titles and history included).
@@ -401,6 +406,56 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.petition_id} {timezone.localtime(self.at):%Y-%m-%d}"
+
+
+class DailyFigure(models.Model):
+    """The dashboard's step and follow-up counts for one day, grid, department and category (the fast path).
+
+    Derived, never edited by hand: ``metrics.refresh_daily_figures`` recomputes whole days from the
+    event log with the very definitions of the plain aggregate, and beat runs it every
+    ``DASHBOARD_REFRESH_SECONDS``; dashboards read these rows only while they are fresh.
+    """
+
+    day = models.DateField(_("day"))
+    grid = models.ForeignKey("grids.Grid", verbose_name=_("grid"), on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(
+        "governance.Department", verbose_name=_("department"), null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.ForeignKey(Category, verbose_name=_("category"), on_delete=models.CASCADE, related_name="+")
+    registered = models.PositiveIntegerField(default=0)
+    dispatched = models.PositiveIntegerField(default=0)
+    accepted_on_time = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    resolved_on_time = models.PositiveIntegerField(default=0)
+    resolved_on_grid = models.PositiveIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
+    rehandled = models.PositiveIntegerField(default=0)
+    follow_up_calls = models.PositiveIntegerField(default=0)
+    reached_calls = models.PositiveIntegerField(default=0)
+    solved_calls = models.PositiveIntegerField(default=0)
+    satisfied_calls = models.PositiveIntegerField(default=0)
+
+    scope = Scope(via="grid", department="department")
+
+    class Meta:
+        verbose_name = _("daily figure")
+        verbose_name_plural = _("daily figures")
+        indexes = [models.Index(fields=["day", "grid"], name="daily_figure_day_grid")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.grid_id}"
+
+
+class DailyFigureRefresh(models.Model):
+    """When the daily figures were last brought up to date (one row): dashboards use them while fresh."""
+
+    refreshed_at = models.DateTimeField(_("refreshed at"))
+
+    # Bookkeeping without personal data: anyone may know when the figures were refreshed.
+    scope = Scope(public=True)
+
+    def __str__(self) -> str:
+        return f"{self.refreshed_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Reminder(models.Model):

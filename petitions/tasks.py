@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import idempotency, reminders
+from . import idempotency, metrics, reminders
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +58,9 @@ def warn_calendar() -> int | None:
     from .calendar import warn_missing_year
 
     return warn_missing_year()
+
+
+@shared_task(name="petitions.tasks.refresh_daily_figures")
+def refresh_daily_figures() -> int:
+    """Bring the dashboards' daily figures up to date (beat, every ``DASHBOARD_REFRESH_SECONDS``)."""
+    return metrics.refresh_daily_figures()

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.petition_list, name="list"),
     path("new/", views.petition_register, name="register"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/export/<slug:table>.<slug:fmt>", views.dashboard_export, name="dashboard_export"),
     path("notifications/", views.notifications, name="notifications"),
     path("<int:pk>/", views.petition_detail, name="detail"),
     # One form per step of the loop, as declared in steps.STEPS (the API's per-step endpoints too).

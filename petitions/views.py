@@ -17,27 +17,29 @@ How refusals from the services look in the browser:
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from governance.access import restrict
 from governance.models import Department
 from grids.models import Grid
 
-from . import metrics, services, workflow
+from . import metrics, reports, services, workflow
 from .forms import PetitionRegisterForm, step_form
-from .models import Category, Notification, Petition, Status
+from .models import Category, Notification, Petition, ServiceArea, Status
 from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
 from .steps import STEPS
 
@@ -207,7 +209,8 @@ def _status_after(petition_id: int) -> str:
 
 
 def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
-    """``?since`` and ``?until`` checked by ``metrics.period``, as the API does; ValidationError naming them."""
+    """``?period`` or ``?since`` and ``?until`` checked by ``metrics.period``, as the API does;
+    ValidationError naming them."""
     errors: dict[str, str] = {}
     days: dict[str, dt.date | None] = {}
     for name in ("since", "until"):
@@ -220,65 +223,174 @@ def _period(request: HttpRequest) -> tuple[dt.date, dt.date]:
             errors[name] = _("Enter a valid date, e.g. 2026-01-31.")
     if errors:
         raise ValidationError(errors)
-    return metrics.period(days["since"], days["until"])
+    return metrics.period(days["since"], days["until"], preset=request.GET.get("period") or None)
 
 
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
+def _dashboard_data(request: HttpRequest) -> tuple[dict[str, Any], dt.date, dt.date]:
+    since, until = _period(request)
+    data = metrics.dashboard_for(
+        request.user,
+        node=request.GET.get("node") or None,
+        grid=request.GET.get("grid") or None,
+        since=since,
+        until=until,
+    )
+    return data, since, until
 
 
-def _with_percents(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "pct": {k: _percent(v) for k, v in row["rates"].items()}}
-
-
-# How many departments each of the red and black lists (红黑榜) names.
-STANDING_LIST_SIZE = 3
+def _trend(now: float | None, before: float | None) -> str:
+    if now is None or before is None or now == before:
+        return ""
+    return "up" if now > before else "down"
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Closure metrics for the user's scope or ``?node=`` inside it, over ``?since``..``?until``.
+    """Closure metrics for the user's scope, ``?node=`` or ``?grid=`` inside it, over a period.
 
     The figures come from ``petitions.metrics.dashboard_for``, which checks the node against the
-    scope (404 outside it, like a missing node) and runs a constant number of queries.
+    scope (404 outside it, like a missing node) and runs a constant number of queries; the tables
+    are ``petitions.reports``' (the exports write the same ones).
     """
     user: Any = request.user
     try:
-        since, until = _period(request)
+        data, since, until = _dashboard_data(request)
     except ValidationError as exc:
         return _dashboard_period_refused(request, exc)
-    data = metrics.dashboard_for(user, node=request.GET.get("node") or None, since=since, until=until)
-
-    departments = [_with_percents(d) for d in data["departments"]]
-    # Red and black lists: the best and the worst of the departments that have an on-time figure,
-    # never the same department on both.
-    ranked = [d for d in departments if d["rates"]["on_time_rate"] is not None]
-    size = min(STANDING_LIST_SIZE, len(ranked) // 2)
-    red = {d["id"] for d in ranked[:size]}
-    black = {d["id"] for d in ranked[len(ranked) - size:]} if size else set()
-    for d in departments:
-        d["standing"] = "red" if d["id"] in red else "black" if d["id"] in black else ""
-    weekly = [_with_percents(w) for w in data["weekly"]]
-    busiest = max((w["totals"]["registered"] for w in weekly), default=0) or 1
-    for w in weekly:
-        w["bar"] = round(100 * w["totals"]["registered"] / busiest)
+    data["children"] = metrics.standings(data["children"])
+    data["departments"] = metrics.standings(data["departments"])
+    previous = data["previous"]
+    kpis = []
+    for key, label, kind in (
+        ("registered", gettext_lazy("Registered"), "count"),
+        ("resolved", gettext_lazy("Resolved"), "count"),
+        ("response_rate", gettext_lazy("Response rate"), "rate"),
+        ("on_time_rate", gettext_lazy("On-time rate"), "rate"),
+        ("resolution_rate", gettext_lazy("Resolution rate"), "rate"),
+        ("satisfaction_rate", gettext_lazy("Satisfaction rate"), "rate"),
+        ("on_grid_rate", gettext_lazy("Handled on the grid"), "rate"),
+    ):
+        source = "rates" if kind == "rate" else "totals"
+        now, before = data[source][key], previous[source][key]
+        kpis.append(
+            {
+                "key": key,
+                "label": label,
+                "value": metrics.percent(now) if kind == "rate" else now,
+                "previous": metrics.percent(before) if kind == "rate" else before,
+                "trend": _trend(now, before),
+            }
+        )
+    tables = []
+    for name in ("children", "departments", "categories", "weekly", "workers", "overdue"):
+        table = reports.TABLES[name]
+        body = list(reports.rows(table, data))
+        source = data[table.source]
+        standing = [r.get("standing", "") for r in source]
+        down = []
+        for row in source:
+            if name == "children" and not user.is_department_staff:
+                query = {"grid": row["id"]} if row.get("level") == "grid" else {"node": row["id"]}
+                down.append(f"?{urlencode({**query, 'since': since, 'until': until})}")
+            elif name == "overdue":
+                down.append(reverse("petitions:detail", args=[row["id"]]))
+            else:
+                down.append("")
+        codes = [r.get("code") or r.get("week") or r.get("number", "") for r in source]
+        tables.append(
+            {"table": table, "rows": list(zip(body, standing, down, codes, strict=True)), "empty": not source}
+        )
+    charts = {
+        "weeks": [w["start"] for w in data["weekly"]],
+        "registered": [w["totals"]["registered"] for w in data["weekly"]],
+        "resolved": [w["totals"]["resolved"] for w in data["weekly"]],
+        "rates": {
+            key: [w["rates"][key] for w in data["weekly"]]
+            for key in ("response_rate", "on_time_rate", "satisfaction_rate")
+        },
+        "areas": [str(ServiceArea(a["service_area"]).label) for a in data["status_by_area"]],
+        "statuses": [
+            {"name": str(label), "data": [a["statuses"][value] for a in data["status_by_area"]]}
+            for value, label in Status.choices
+        ],
+        "labels": {
+            "registered": _("Registered"),
+            "resolved": _("Resolved"),
+            "response_rate": _("Response rate"),
+            "on_time_rate": _("On-time rate"),
+            "satisfaction_rate": _("Satisfaction rate"),
+        },
+    }
+    place = (
+        {"grid": data["grid"]["id"]}
+        if data["grid"]
+        else {"node": data["node"]["id"]}
+        if request.GET.get("node")
+        else {}
+    )
+    # The petition list names a grid by its code.
+    list_place = (
+        {"grid": data["grid"]["code"]} if data["grid"] else {"node": data["node"]["id"]} if data["node"]["id"] else {}
+    )
+    period_query = urlencode({"since": since, "until": until})
     context = {
         "data": data,
         "node": data["node"],
-        "rates": {k: _percent(v) for k, v in data["rates"].items()},
+        "grid": data["grid"],
+        "trail": data["trail"],
+        "kpis": kpis,
+        "previous": previous,
         "totals": data["totals"],
-        "children": [_with_percents(c) for c in data["children"]],
-        "departments": departments,
-        "categories": [_with_percents(c) for c in data["categories"]],
-        "weekly": weekly,
+        "warnings": data["warnings"],
+        "tables": tables,
+        "charts": charts,
+        "status_by_area": [
+            {"label": label, "counts": [a["statuses"][v] for v in Status.values]}
+            for label, a in zip(charts["areas"], data["status_by_area"], strict=True)
+        ],
+        "statuses": Status.choices,
         "since": since,
         "until": until,
-        "period": f"since={since.isoformat()}&until={until.isoformat()}",
+        "presets": metrics.PRESETS.items(),
+        "preset": request.GET.get("period", ""),
+        "period": period_query,
+        "export_query": urlencode({**place, "since": since, "until": until}),
+        "overdue_link": f"{reverse('petitions:list')}?{urlencode({**list_place, 'overdue': 'true'})}",
+        "rule": {
+            "rates": [metrics.RATES_LABELS[k] for k in metrics.STANDING],
+            "minimum": metrics.STANDING_MIN_RESOLVED,
+            "size": metrics.STANDING_LIST_SIZE,
+        },
         # Department staff see their department across the district, not a place: no drilling down.
         "can_drill": not user.is_department_staff,
-        "at_scope": not request.GET.get("node"),
+        "at_scope": not (request.GET.get("node") or request.GET.get("grid")),
     }
     return render(request, "petitions/dashboard.html", context)
+
+
+EXPORTS = (*reports.TABLES, "all")
+
+
+@login_required
+def dashboard_export(request: HttpRequest, table: str, fmt: str) -> HttpResponse:
+    """A dashboard table (or, as XLSX, all of them) with the page's figures: same period, same place."""
+    if table not in EXPORTS or fmt not in ("xlsx", "csv") or (table == "all" and fmt == "csv"):
+        raise Http404
+    try:
+        data, since, until = _dashboard_data(request)
+    except ValidationError as exc:
+        return _dashboard_period_refused(request, exc)
+    chosen = list(reports.TABLES.values()) if table == "all" else [reports.TABLES[table]]
+    filename = f"dashboard-{table}-{since:%Y%m%d}-{until:%Y%m%d}.{fmt}"
+    if fmt == "csv":
+        response = HttpResponse(reports.to_csv(chosen[0], data), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(
+            reports.to_xlsx(chosen, data),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _dashboard_period_refused(request: HttpRequest, exc: ValidationError) -> HttpResponse:
@@ -294,9 +406,7 @@ def _dashboard_period_refused(request: HttpRequest, exc: ValidationError) -> Htt
 def notifications(request: HttpRequest) -> HttpResponse:
     """The user's in-app reminders (站内提醒), newest first; "mark all as read" clears them."""
     user: Any = request.user
-    items = list(
-        Notification.objects.filter(user=user).select_related("petition", "reminder")[:NOTIFICATIONS_SHOWN]
-    )
+    items = list(Notification.objects.filter(user=user).select_related("petition", "reminder")[:NOTIFICATIONS_SHOWN])
     if request.method == "POST":
         Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
         return redirect("petitions:notifications")

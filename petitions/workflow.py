@@ -174,6 +174,7 @@ def apply(
         now = timezone.now()
         from_status = petition.status
         department_before = petition.department_id
+        due_before = petition.current_due
         if change is not None:
             note = "\n".join(filter(None, [note, change(petition, now)]))
         petition._move_to(transition.target)
@@ -188,6 +189,7 @@ def apply(
             note=note,
             # The department concerned: the one it is with now, or the one that just sent it back.
             department_id=petition.department_id or department_before,
+            due=due_before,
         )
     return petition
 

@@ -13,6 +13,7 @@ class TestDashboard:
         body = token_client(world.official).get("/api/v1/dashboard/").json()
         assert set(body) == {
             "node", "since", "until", "totals", "rates", "children", "departments", "categories", "weekly",
+            "previous", "grid", "trail", "status_by_area", "overdue_list", "warnings", "workers", "as_of",
         }
         assert body["node"]["id"] == world.street.pk
         assert body["totals"]["registered"] == 1
@@ -24,6 +25,17 @@ class TestDashboard:
         ).json()
         assert (body["node"]["id"], body["since"], body["until"]) == (world.community.pk, "2025-01-01", "2025-03-31")
         assert len(body["weekly"]) == 14
+
+    def test_a_grid_and_a_preset_period(self, world: World) -> None:
+        world.petition()
+        body = token_client(world.official).get(f"/api/v1/dashboard/?grid={world.grid.pk}&period=month").json()
+        assert body["grid"]["code"] == world.grid.code and body["children"] == []
+        assert body["since"].endswith("-01") and body["totals"]["registered"] == 1
+        assert [n["id"] for n in body["trail"]] == [world.street.pk, world.community.pk, world.branch.pk]
+        refused = token_client(world.official).get("/api/v1/dashboard/?period=decade")
+        assert refused.status_code == 400 and "period" in refused.json()
+        outside = token_client(world.official).get(f"/api/v1/dashboard/?grid={world.foreign_grid.pk}")
+        assert outside.status_code == 404
 
     def test_a_node_outside_the_scope_is_404_like_a_missing_one(self, world: World) -> None:
         client = token_client(world.official)

@@ -164,7 +164,8 @@ def _point_at_world(case: Any, rng: random.Random, *, linked: bool = False) -> N
                 body["solved"] = rng.choice([True, False])
             if not body.get("satisfaction"):
                 body["satisfaction"] = rng.choice(["very_satisfied", "satisfied", "dissatisfied"])
-    if path == "/api/v1/dashboard/" and case.query:
+    # The list's figure filters (stage, since, until) follow the dashboard's period rules.
+    if path in ("/api/v1/dashboard/", "/api/v1/petitions/") and case.method.upper() == "GET" and case.query:
         _a_period_in_order(case.query)
 
 

@@ -183,3 +183,24 @@ def test_the_request_loop_in_the_browser(world: World, live_server: Any, browser
         admin.goto(f"{base}{url}")
         admin.wait_for_load_state("load")
     assert CSP_VIOLATIONS == [], "\n".join(v[:260] for v in CSP_VIOLATIONS)
+
+def test_the_dashboard_draws_its_charts_from_our_own_files(world: World, live_server: Any, browser: Any) -> None:
+    """The street official's dashboard: ECharts (vendored) draws the charts, a header click sorts a
+    table, and nothing is fetched from another host."""
+    world.petition(stage="resolved", result="已修复")
+    world.petition(stage="dispatched")
+    base = live_server.url
+    page = sign_in(browser, base, "official")
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(request.url.split("/")[2]))
+    page.goto(f"{base}{reverse('petitions:dashboard')}")
+    for chart in ("chart-volume", "chart-rates", "chart-status"):
+        page.wait_for_selector(f"#{chart} svg")
+    assert page.locator("#chart-volume svg path").count() > 0
+    assert hosts == {base.split("/")[2]}
+    # Sorting the weekly table by "registered" puts the busiest week first.
+    page.locator("#weekly thead button.sort[data-col='1']").click()
+    first = page.locator("#weekly tbody tr").first.locator("td").nth(1).inner_text()
+    assert first == "2"
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "dashboard.png"), full_page=True)

@@ -16,7 +16,7 @@ from grids.models import Grid
 from parties.models import Kind, Organization
 from petitions import services
 from petitions.metrics import dashboard_for
-from petitions.models import Category, FollowUp, Petition, ServiceArea, Status
+from petitions.models import Category, FollowUp, Petition, PetitionEvent, ServiceArea, Status
 
 from ..conftest import World
 from ..factories import CategoryFactory, GridFactory, node
@@ -68,6 +68,29 @@ def make(
         current_due=t(current_due) if current_due else None,
         rehandle_count=rehandled,
     )
+    # Its timeline, as the workflow writes it: metrics count the steps from here.
+    steps: list[tuple[str, str, str, str, str | None, Department | None]] = [
+        ("register", "", Status.REGISTERED, registered, None, None)
+    ]
+    if dispatched:
+        if rehandled:  # re-dispatched when the resident was dissatisfied (重办)
+            steps.append(("reopen", Status.RESOLVED, Status.DISPATCHED, dispatched, None, department))
+        else:
+            steps.append(("dispatch", Status.REGISTERED, Status.DISPATCHED, dispatched, None, department))
+    if accepted:
+        steps.append(("accept", Status.DISPATCHED, Status.ACCEPTED, accepted, accept_due, department))
+    if resolved:
+        resolution: tuple[str, str] = ("resolve", Status.ACCEPTED)
+        if on_grid:
+            resolution = ("resolve_on_grid", Status.REGISTERED)
+        steps.append((*resolution, Status.RESOLVED, resolved, resolve_due, department))
+    if status == Status.CANCELLED:
+        steps.append(("cancel", Status.REGISTERED, Status.CANCELLED, registered, None, None))
+    for step, source, target, at, due, dept in steps:
+        PetitionEvent.objects.create(
+            petition=p, action=step, from_status=source, to_status=target, actor=world.worker, at=t(at),
+            due=t(due) if due else None, department=dept,
+        )
     for at, reached, solved, satisfaction in follow_ups:
         FollowUp.objects.create(
             petition=p, at=t(at), reached=reached, solved=solved, satisfaction=satisfaction, by=world.worker
@@ -140,7 +163,7 @@ def history(world: World) -> History:
 
 def totals(registered: int, dispatched: int, accepted_on_time: int, resolved: int, resolved_on_time: int,
            resolved_on_grid: int, overdue: int | None, follow_up_calls: int, reached: int, solved: int,
-           satisfied: int) -> dict[str, int]:
+           satisfied: int, returned: int = 0, rehandled: int = 0) -> dict[str, int]:
     figures = {
         "registered": registered,
         "dispatched": dispatched,
@@ -154,19 +177,22 @@ def totals(registered: int, dispatched: int, accepted_on_time: int, resolved: in
         "reached": reached,
         "solved": solved,
         "satisfied": satisfied,
+        "returned": returned,
+        "rehandled": rehandled,
     }
     return {k: v for k, v in figures.items() if v is not None}
 
 
 def rates(response: float | None, on_time: float | None, resolution: float | None, satisfaction: float | None,
-          on_grid: float | None) -> dict[str, float | None]:
-    return {
+          on_grid: float | None) -> Any:
+    """The rates as exact fractions (rounded once, only where shown): compare to 1/3, not 1 / 3."""
+    return pytest.approx({
         "response_rate": response,
         "on_time_rate": on_time,
         "resolution_rate": resolution,
         "satisfaction_rate": satisfaction,
         "on_grid_rate": on_grid,
-    }
+    }, abs=1e-12)
 
 
 @pytest.mark.django_db
@@ -179,14 +205,14 @@ def test_street_dashboard_gives_the_figures_counted_by_hand(history: History) ->
     # registered P1 P2 P3 P4 P5 P7 P10 P11; dispatched P1 P2 P4 P5 P7, on time P1 P5; resolved P1 P2 P3 P6,
     # on time P1 P3, on the grid P3; overdue P2 P4 P5 P7; follow-ups P1 P2 P3 P6 P7, reached all but P2,
     # solved P1 P3 P6, satisfied P1 P3 P6.
-    assert d["totals"] == totals(8, 5, 2, 4, 2, 1, 4, 5, 4, 3, 3)
+    assert d["totals"] == totals(8, 5, 2, 4, 2, 1, 4, 5, 4, 3, 3, rehandled=1)
     assert d["rates"] == rates(0.4, 0.5, 0.75, 0.75, 0.25)
 
     children = {c["code"]: c for c in d["children"]}
     assert list(children) == [w.community.code, history.community2.code]
     one, two = children[w.community.code], children[history.community2.code]
-    assert one["totals"] == totals(5, 3, 1, 4, 2, 1, 2, 5, 4, 3, 3)
-    assert one["rates"] == rates(0.3333, 0.5, 0.75, 0.75, 0.25)
+    assert one["totals"] == totals(5, 3, 1, 4, 2, 1, 2, 5, 4, 3, 3, rehandled=1)
+    assert one["rates"] == rates(1 / 3, 0.5, 0.75, 0.75, 0.25)
     assert two["totals"] == totals(3, 2, 1, 0, 0, 0, 2, 0, 0, 0, 0)
     # Nothing resolved or followed up there: no figure, not a 0 %.
     assert two["rates"] == rates(0.5, None, None, None, None)
@@ -195,9 +221,10 @@ def test_street_dashboard_gives_the_figures_counted_by_hand(history: History) ->
     # on-time figure and comes last. P8 (the other street) is not counted for this street.
     assert [r["code"] for r in d["departments"]] == ["housing", "police"]
     housing, police = d["departments"]
-    assert housing["totals"] == totals(3, 3, 1, 3, 1, 0, 2, 4, 3, 2, 2)
-    assert housing["rates"] == rates(0.3333, 0.3333, 0.6667, 0.6667, 0.0)
-    assert police["totals"] == totals(2, 2, 1, 0, 0, 0, 2, 0, 0, 0, 0)
+    # A department's row counts the steps that concerned it: registering concerns none.
+    assert housing["totals"] == totals(0, 3, 1, 3, 1, 0, 2, 4, 3, 2, 2, rehandled=1)
+    assert housing["rates"] == rates(1 / 3, 1 / 3, 2 / 3, 2 / 3, 0.0)
+    assert police["totals"] == totals(0, 2, 1, 0, 0, 0, 2, 0, 0, 0, 0)
 
     assert [(c["code"], c["service_area"]) for c in d["categories"]] == [
         ("neighbours", "dispute"),
@@ -212,15 +239,19 @@ def test_street_dashboard_gives_the_figures_counted_by_hand(history: History) ->
     ]
     w10, w11 = d["weekly"]
     assert w10["totals"] == totals(4, 2, 1, 3, 2, 1, None, 2, 2, 2, 2)
-    assert w10["rates"] == rates(0.5, 0.6667, 1.0, 1.0, 0.3333)
-    assert w11["totals"] == totals(4, 3, 1, 1, 0, 0, None, 3, 2, 1, 1)
-    assert w11["rates"] == rates(0.3333, 0.0, 0.5, 0.5, 0.0)
+    assert w10["rates"] == rates(0.5, 2 / 3, 1.0, 1.0, 1 / 3)
+    assert w11["totals"] == totals(4, 3, 1, 1, 0, 0, None, 3, 2, 1, 1, rehandled=1)
+    assert w11["rates"] == rates(1 / 3, 0.0, 0.5, 0.5, 0.0)
 
 
 @pytest.mark.django_db
 def test_the_answer_is_json_with_the_agreed_keys(history: History) -> None:
     d = dashboard_for(history.world.official, since=SINCE, until=UNTIL)
-    assert set(d) == {"node", "since", "until", "totals", "rates", "children", "departments", "categories", "weekly"}
+    assert set(d) == {
+        "node", "since", "until", "totals", "rates", "children", "departments", "categories", "weekly",
+        # added by issue 13; the first nine keep their meaning
+        "previous", "grid", "trail", "status_by_area", "overdue_list", "warnings", "workers", "as_of",
+    }
     assert json.loads(json.dumps(d)) == d
 
 
@@ -237,17 +268,22 @@ def test_drill_down_children_add_up_to_the_parent(history: History, level: str) 
 
 
 @pytest.mark.django_db
-def test_community_drills_down_to_its_grid_branches(history: History) -> None:
+def test_community_drills_down_to_its_grids(history: History) -> None:
     w = history.world
     d = dashboard_for(w.official, node=w.community.pk, since=SINCE, until=UNTIL)
     rows = {c["code"]: c for c in d["children"]}
-    a, b = rows[w.branch.code], rows[w.other_grid_same_street.branch.code]
+    assert {c["level"] for c in d["children"]} == {"grid"}
+    a, b = rows[w.grid.code], rows[w.other_grid_same_street.code]
     assert a["totals"] == totals(3, 2, 1, 3, 1, 0, 1, 3, 2, 2, 2)
-    assert b["totals"] == totals(2, 1, 0, 1, 1, 1, 1, 2, 2, 1, 1)
+    assert b["totals"] == totals(2, 1, 0, 1, 1, 1, 1, 2, 2, 1, 1, rehandled=1)
     assert b["rates"] == rates(0.0, 1.0, 0.5, 0.5, 1.0)
-    # A grid branch is the bottom of the drill-down.
-    leaf = dashboard_for(w.official, node=w.branch.pk, since=SINCE, until=UNTIL)
+    # A branch lists its grid; the grid is the bottom of the drill-down, with a breadcrumb back up.
+    branch = dashboard_for(w.official, node=w.branch.pk, since=SINCE, until=UNTIL)
+    assert [c["code"] for c in branch["children"]] == [w.grid.code]
+    leaf = dashboard_for(w.official, grid=w.grid.pk, since=SINCE, until=UNTIL)
     assert leaf["children"] == [] and leaf["totals"] == a["totals"]
+    assert leaf["grid"]["code"] == w.grid.code
+    assert [n["id"] for n in leaf["trail"]] == [w.street.pk, w.community.pk, w.branch.pk]
 
 
 @pytest.mark.django_db
@@ -264,7 +300,7 @@ def test_department_staff_see_only_their_department_across_the_district(history:
     d = dashboard_for(w.dept, since=SINCE, until=UNTIL)
     assert d["node"]["id"] is None and d["node"]["name"] == w.housing.name
     # P1 P2 P6 P7 on this street and P8 on the other one; nothing of the police's.
-    assert d["totals"] == totals(4, 4, 2, 4, 2, 0, 2, 5, 4, 3, 3)
+    assert d["totals"] == totals(4, 4, 2, 4, 2, 0, 2, 5, 4, 3, 3, rehandled=1)
     assert [r["code"] for r in d["departments"]] == ["housing"]
     assert {c["code"] for c in d["children"]} == {w.street.code, w.other_street.code}
     assert sum(c["totals"]["registered"] for c in d["children"]) == 4
@@ -352,6 +388,13 @@ def test_a_petition_still_within_its_accept_deadline_is_not_counted_as_late(worl
     assert d["rates"]["response_rate"] == 1.0
 
 
+# Every figure of the page, its previous period, breadcrumb, charts, overdue list, warnings and the
+# workers' assessment: the same number for 10 petitions and for 200, for 2 communities and for 12.
+QUERIES = 25
+TARGET = {"register": Status.REGISTERED, "dispatch": Status.DISPATCHED, "accept": Status.ACCEPTED,
+          "resolve": Status.RESOLVED}
+
+
 def _bulk(world: World, grids: list[Grid], n: int) -> None:
     """``n`` petitions spread over the grids and the stages, with follow-ups."""
     statuses = [Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED, Status.CLOSED]
@@ -378,6 +421,18 @@ def _bulk(world: World, grids: list[Grid], n: int) -> None:
             )
         )
     Petition.objects.bulk_create(petitions)
+    events = []
+    for p in petitions:
+        steps: list[tuple[str, Any, Any]] = [("register", p.registered_at, None), ("dispatch", p.dispatched_at, None)]
+        steps += [("accept", p.accepted_at, p.accept_due)] if p.accepted_at else []
+        steps += [("resolve", p.resolved_at, p.resolve_due)] if p.resolved_at else []
+        events += [
+            PetitionEvent(
+                petition=p, action=a, to_status=TARGET[a], at=at, due=due, department=p.department, actor=world.worker
+            )
+            for a, at, due in steps
+        ]
+    PetitionEvent.objects.bulk_create(events)
     FollowUp.objects.bulk_create(
         FollowUp(petition=p, at=p.resolved_at, reached=True, solved=True, satisfaction="satisfied", by=world.worker)
         for p in petitions
@@ -395,11 +450,158 @@ def test_query_count_is_constant(
         grids.append(cast(Grid, GridFactory(branch=node(Kind.GRID_BRANCH, node(Kind.COMMUNITY, world.street)))))
     _bulk(world, grids, petitions)
     official = User.objects.get(pk=world.official.pk)
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(QUERIES):
         d = dashboard_for(official, since=SINCE, until=UNTIL)
     assert d["totals"]["registered"] == petitions
     assert len(d["children"]) == communities
     assert sum(c["totals"]["registered"] for c in d["children"]) == petitions
     dept = User.objects.get(pk=world.dept.pk)
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(QUERIES):
         dashboard_for(dept, since=SINCE, until=UNTIL)
+
+
+@pytest.mark.django_db
+def test_a_reopen_never_takes_a_resolution_out_of_its_period(world: World) -> None:
+    """Counted from the event log: the row's resolved_at is cleared by the reopen, the step is not."""
+    p = world.petition(stage="resolved")
+    today = timezone.localdate()
+    before = dashboard_for(world.official, since=today, until=today)
+    assert (before["totals"]["resolved"], before["totals"]["dispatched"]) == (1, 1)
+    services.petition_follow_up(
+        actor=world.worker, petition_id=p.pk, reached=True, solved=False, satisfaction="dissatisfied"
+    )
+    p.refresh_from_db()
+    assert p.resolved_at is None and p.status == Status.DISPATCHED
+    after = dashboard_for(world.official, since=today, until=today)
+    # The resolution stays; the re-dispatch (重办) is a second dispatch, and a re-handle.
+    assert after["totals"]["resolved"] == 1 and after["totals"]["resolved_on_time"] == 1
+    assert (after["totals"]["dispatched"], after["totals"]["rehandled"]) == (2, 1)
+    assert after["totals"]["satisfied"] == 0 and after["totals"]["reached"] == 1
+
+
+@pytest.mark.django_db
+def test_rates_are_rounded_once_where_they_are_shown(world: World) -> None:
+    from petitions.metrics import percent
+
+    assert percent(0.927461) == "92.7%"  # rounding to 0.9275 first would show 92.8 %
+    assert percent(None) == "—"
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "previous"),
+    [
+        ("2026-03-01", "2026-03-31", ("2026-02-01", "2026-02-28")),  # a month against the month before
+        ("2026-03-01", "2026-03-10", ("2026-02-01", "2026-02-10")),  # this month so far: the same days
+        ("2026-04-01", "2026-06-30", ("2026-01-01", "2026-03-31")),  # a quarter
+        ("2026-01-01", "2026-12-31", ("2025-01-01", "2025-12-31")),  # a year
+        ("2026-03-02", "2026-03-08", ("2026-02-23", "2026-03-01")),  # a week
+    ],
+)
+def test_the_previous_period_is_the_one_just_before(since: str, until: str, previous: tuple[str, str]) -> None:
+    from petitions.metrics import previous_period
+
+    got = previous_period(dt.date.fromisoformat(since), dt.date.fromisoformat(until))
+    assert tuple(d.isoformat() for d in got) == previous
+
+
+@pytest.mark.django_db
+def test_a_joint_branch_shows_each_of_its_grids(world: World) -> None:
+    """联建: one branch leads two grids; the community lists both grids, not the branch, and so does the branch."""
+    joint = node(Kind.GRID_BRANCH, world.community, name="联建党支部")
+    east = cast(Grid, GridFactory(branch=joint, name="东网格"))
+    west = cast(Grid, GridFactory(branch=joint, name="西网格"))
+    world.petition(grid=east, actor=world.official)
+    world.petition(grid=west, actor=world.official)
+    world.petition(grid=west, actor=world.official)
+    today = timezone.localdate()
+    for where in (world.community, joint):
+        d = dashboard_for(world.official, node=where.pk, since=today, until=today)
+        rows = {c["code"]: c["totals"]["registered"] for c in d["children"]}
+        assert rows[east.code] == 1 and rows[west.code] == 2
+        assert joint.code not in rows
+
+
+def _without_as_of(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if k != "as_of"}
+
+
+@pytest.mark.django_db
+def test_the_fast_path_gives_exactly_the_plain_aggregate(history: History) -> None:
+    """The daily figures (refreshed from the event log) give the same answer as counting the log."""
+    from petitions.metrics import refresh_daily_figures
+
+    w = history.world
+    views = [
+        (w.official, {}),
+        (w.official, {"node": w.community.pk}),
+        (w.official, {"node": history.community2.pk}),
+        (w.official, {"grid": w.grid.pk}),
+        (w.admin, {}),
+        (w.worker, {}),
+    ]
+    periods = [(SINCE, UNTIL), (dt.date(2026, 3, 1), dt.date(2026, 3, 31)), (dt.date(2026, 2, 16), dt.date(2026, 3, 4))]
+    plain = [dashboard_for(u, since=s, until=e, **where) for u, where in views for s, e in periods]
+    assert all(d["as_of"] is None for d in plain)
+    refresh_daily_figures(full=True)
+    fast = [dashboard_for(u, since=s, until=e, **where) for u, where in views for s, e in periods]
+    assert all(d["as_of"] is not None for d in fast)
+    assert [_without_as_of(d) for d in fast] == [_without_as_of(d) for d in plain]
+
+
+@pytest.mark.django_db
+def test_a_refresh_brings_in_every_step_since_the_last_one(world: World) -> None:
+    """Incremental refreshes: new steps, an acceptance that settles a dispatch's response, a reopen."""
+    from petitions.metrics import refresh_daily_figures
+
+    today = timezone.localdate()
+    first = world.petition(stage="dispatched")
+    refresh_daily_figures()
+    services.petition_accept(actor=world.dept, petition_id=first.pk)
+    services.petition_resolve(actor=world.dept, petition_id=first.pk, result="已修")
+    second = world.petition(stage="resolved")
+    services.petition_follow_up(
+        actor=world.worker, petition_id=second.pk, reached=True, solved=False, satisfaction="dissatisfied"
+    )
+    world.petition(stage="dispatched")  # awaiting acceptance: counted live, on both paths
+    assert dashboard_for(world.official, since=today, until=today)["as_of"] is not None
+    stale = dashboard_for(world.official, since=today, until=today)["totals"]
+    assert stale["resolved"] == 0  # not refreshed yet: the steps since are not in the daily figures
+    refresh_daily_figures()
+    fast = dashboard_for(world.official, since=today, until=today)
+    plain_answer = _plain(world.official, today)
+    assert _without_as_of(fast) == _without_as_of(plain_answer)
+    # Awaiting: the last one, and the reopened one (re-dispatched, 重办), both within their deadline.
+    assert fast["totals"]["resolved"] == 2 and fast["totals"]["awaiting_acceptance"] == 2
+    assert fast["totals"]["rehandled"] == 1 and fast["totals"]["accepted_on_time"] == 2
+
+
+def _plain(user: User, day: dt.date) -> dict[str, Any]:
+    from petitions.models import DailyFigureRefresh
+
+    DailyFigureRefresh.objects.update(refreshed_at=timezone.now() - dt.timedelta(hours=1))  # too old: plain
+    try:
+        answer = dashboard_for(user, since=day, until=day)
+        assert answer["as_of"] is None
+        return answer
+    finally:
+        DailyFigureRefresh.objects.update(refreshed_at=timezone.now())
+
+
+@pytest.mark.django_db
+def test_grid_workers_assessment_flags_follow_ups_on_their_own_cases(world: World) -> None:
+    """背对背: the callback should come from someone other than the one who resolved the petition."""
+    own = world.petition(title="楼道堆物", description="清理")
+    services.petition_resolve(actor=world.worker, petition_id=own.pk, result="已清理")  # on the grid
+    services.petition_follow_up(
+        actor=world.worker, petition_id=own.pk, reached=True, solved=True, satisfaction="satisfied"
+    )
+    other = world.petition(stage="resolved")  # resolved by the department
+    services.petition_follow_up(
+        actor=world.worker, petition_id=other.pk, reached=True, solved=True, satisfaction="satisfied"
+    )
+    today = timezone.localdate()
+    rows = {r["code"]: r for r in dashboard_for(world.official, since=today, until=today)["workers"]}
+    me = rows[world.worker.username]
+    assert (me["registered"], me["resolved_on_grid"], me["follow_ups"], me["own_follow_ups"]) == (2, 1, 2, 1)
+    assert world.foreign_worker.username not in rows  # another street's worker is outside the scope
+    assert dashboard_for(world.dept, since=today, until=today)["workers"] == []

@@ -410,11 +410,19 @@ def test_dashboard_drills_down_inside_the_scope_only(world: World, client: Clien
     html = client.get(reverse("petitions:dashboard")).content.decode()
     assert f'data-node="{world.street.pk}"' in html  # the official's street
     assert f'href="?node={world.community.pk}&amp;since=' in html  # drill down to the community
-    assert 'data-department="housing"' in html and 'data-category="roof-leak"' in html
-    assert len(re.findall(r'<tr data-week="', html)) >= 5  # 30 days by default: five or six weeks
+    assert 'data-code="housing"' in html and 'data-code="roof-leak"' in html
+    weekly = html.split('id="weekly"')[1].split("</table>")[0]
+    assert len(re.findall(r'data-code="\d{4}-W\d{2}"', weekly)) >= 5  # 30 days by default: five or six weeks
 
     html = client.get(reverse("petitions:dashboard"), {"node": world.community.pk}).content.decode()
-    assert f'data-node="{world.community.pk}"' in html and f'<tr data-node="{world.branch.pk}"' in html
+    # The community lists its grids (not the branch), each a link to the grid's own dashboard.
+    assert f'data-node="{world.community.pk}"' in html and f'data-code="{world.grid.code}"' in html
+    assert f'href="?grid={world.grid.pk}&amp;since=' in html
+    html = client.get(reverse("petitions:dashboard"), {"grid": world.grid.pk}).content.decode()
+    trail = html.split('id="trail"')[1].split("</nav>")[0]
+    chain = [world.street.pk, world.community.pk, world.branch.pk]
+    assert [int(n) for n in re.findall(r'data-node="(\d+)"', trail)] == chain
+    assert world.grid.name in trail
     assert client.get(reverse("petitions:dashboard"), {"node": world.other_street.pk}).status_code == 404
     assert client.get(reverse("petitions:dashboard"), {"node": "abc"}).status_code == 404
 

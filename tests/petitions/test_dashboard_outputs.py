@@ -1,0 +1,85 @@
+"""The page, its exports and the API give the same figures for the same period and place, and every
+count on the page links to exactly the petitions behind it (the small history of test_metrics)."""
+
+import csv
+import io
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from petitions.metrics import percent
+
+from ..api.conftest import token_client
+from .test_metrics import SINCE, UNTIL, History, history  # noqa: F401 (the fixture)
+from .test_pages import login
+
+PERIOD = {"since": SINCE.isoformat(), "until": UNTIL.isoformat()}
+
+
+def _table(html: str, table: str) -> list[list[str]]:
+    """The visible text of each cell of a table on the page."""
+    body = html.split(f'id="{table}"')[1].split("</tbody>")[0].split("<tbody>")[1]
+    rows = re.findall(r"<tr .*?</tr>", body, flags=re.S)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S) for row in rows]
+    return [[re.sub(r"<[^>]+>", "", c).replace(" 红榜", "").replace(" 黑榜", "").strip() for c in r] for r in cells]
+
+
+@pytest.mark.django_db
+def test_page_csv_xlsx_and_api_agree(history: History, client: Client) -> None:  # noqa: F811
+    w = history.world
+    login(client, w.official)
+    html = client.get(reverse("petitions:dashboard"), PERIOD).content.decode()
+    api = token_client(w.official).get("/api/v1/dashboard/", PERIOD).json()
+
+    page = _table(html, "departments")
+    response = client.get(reverse("petitions:dashboard_export", args=["departments", "csv"]), PERIOD)
+    assert response["Content-Type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert "2026-03-02" in lines[2][0] and "交通街道" in lines[1][0]  # the period and the scope on top
+    assert lines[4:] == page
+    # Departments: name, dispatched, response, resolved, on time, ...; the same as the API's figures.
+    for row, dept in zip(page, api["departments"], strict=True):
+        assert row[0].startswith(dept["name"])
+        assert row[1] == str(dept["totals"]["dispatched"])
+        assert row[2] == percent(dept["rates"]["response_rate"])
+        assert row[4] == percent(dept["rates"]["on_time_rate"])
+    assert page[0][4] == "33.3%"  # housing: 1 of 3 resolutions on time
+
+    response = client.get(reverse("petitions:dashboard_export", args=["all", "xlsx"]), PERIOD)
+    book = load_workbook(io.BytesIO(response.content))
+    sheet = book.worksheets[1]  # the departments' assessment
+    assert "交通街道" in sheet["A2"].value and "2026-03-15" in sheet["A3"].value
+    housing = [c.value for c in sheet[5]]
+    assert housing[1] == api["departments"][0]["totals"]["dispatched"]
+    assert housing[4] == pytest.approx(api["departments"][0]["rates"]["on_time_rate"])
+    assert sheet.cell(row=5, column=5).number_format == "0.0%"
+    assert len(book.worksheets) == 6
+
+
+@pytest.mark.django_db
+def test_every_count_links_to_exactly_its_petitions(history: History, client: Client) -> None:  # noqa: F811
+    w = history.world
+    login(client, w.official)
+    html = client.get(reverse("petitions:dashboard"), PERIOD).content.decode()
+    api = token_client(w.official)
+    checked = 0
+    for table in ("children", "departments", "categories"):
+        part = html.split(f'id="{table}"')[1].split("</table>")[0]
+        for value, href in re.findall(r'data-value="(\d+)"><a href="(/petitions/\?[^"]+)"', part):
+            query: dict[str, Any] = dict(parse_qsl(urlsplit(href.replace("&amp;", "&")).query))
+            listed = api.get("/api/v1/petitions/", query).json()
+            assert listed["count"] == int(value), (table, query)
+            checked += 1
+    assert checked >= 15
+
+
+@pytest.mark.django_db
+def test_a_bad_period_on_the_list_names_the_field(history: History) -> None:  # noqa: F811
+    api = token_client(history.world.official)
+    response = api.get("/api/v1/petitions/", {"stage": "resolved", "since": "2026-03-10", "until": "2026-03-01"})
+    assert response.status_code == 400 and "until" in response.json()
