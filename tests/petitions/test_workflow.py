@@ -5,7 +5,6 @@ by the wrong role (PermissionDenied), or with bad input (ValidationError naming 
 nothing — not the status, not the timeline, not the follow-ups.
 """
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from django.utils import timezone
 
 from governance.models import Department, User
 from petitions import services
+from petitions.deadlines import working_hours_deadline
 from petitions.models import FollowUp, Petition, PetitionEvent, Status
 from petitions.workflow import TransitionNotAllowed, may
 
@@ -62,7 +62,8 @@ class TestTransitions:
         assert p.status == Status.DISPATCHED
         assert p.department == world.housing
         assert p.dispatched_at is not None
-        assert p.accept_due == p.dispatched_at + dt.timedelta(hours=world.category.accept_hours)
+        c = world.category  # the accept clock runs on the category's working hours
+        assert p.accept_due == working_hours_deadline(p.dispatched_at, c.accept_hours, c.work_starts, c.work_ends).at
         assert p.current_due == p.accept_due
         event = last_event(p)
         assert (event.action, event.actor, event.from_status, event.to_status, event.note) == (
@@ -156,7 +157,8 @@ class TestTransitions:
         assert p.rehandle_count == 1 and p.escalated is False
         assert p.accepted_at is None and p.resolved_at is None
         assert p.dispatched_at is not None
-        assert p.accept_due == p.dispatched_at + dt.timedelta(hours=world.category.accept_hours)
+        c = world.category  # the accept clock runs on the category's working hours
+        assert p.accept_due == working_hours_deadline(p.dispatched_at, c.accept_hours, c.work_starts, c.work_ends).at
         assert p.current_due == p.accept_due
         event = last_event(p)
         assert (event.action, event.actor, event.from_status, event.to_status, event.note) == (
