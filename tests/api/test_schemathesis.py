@@ -314,7 +314,11 @@ def test_the_loop_chains_through_the_api(world: World, in_process: None, capsys:
     taken: Counter[str] = Counter()
     rng = random.Random(2026)
 
-    class Loop(schema.as_state_machine()):  # type: ignore[misc]
+    # The clock's steps (extension, pause) keep the status: fuzzed per operation above, left out here
+    # so the machine's random walk spends its budget on the loop itself.
+    loop_schema = schema.exclude(path_regex=r"/(request-extension|approve-extension|refuse-extension|pause|resume)/$")
+
+    class Loop(loop_schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
             self.savepoint = transaction.savepoint()  # every scenario starts from the same world
 
