@@ -163,6 +163,13 @@ class HouseholdResidentImportMixin(ImportExportMixin):
         template = path("import-template/", self.admin_site.admin_view(self.import_template_view), name=name)
         return [template, *super().get_urls()]
 
+    def get_import_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # Only the households-and-residents imports have the template (not, e.g., the calendar's).
+        context: dict[str, Any] = super().get_import_context_data(**kwargs)
+        opts = self.model._meta
+        context["import_template_url"] = reverse(f"admin:{opts.app_label}_{opts.model_name}_import_template")
+        return context
+
     def import_template_view(self, request: HttpRequest) -> HttpResponse:
         """The spreadsheet to fill in: the import's columns, and a residence and a shop as examples."""
         if not self.has_import_permission(request):

@@ -71,10 +71,13 @@ def test_history_names_the_changed_fields_in_chinese(superuser_client: Client) -
     response = superuser_client.post(change, data)
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = LogEntry.objects.filter(object_id=str(department.pk)).latest("action_time")
+    # Django's change log names the field in Chinese …
+    assert entry.get_change_message() == "已修改名称。"
+    # … and the object's history page (django-simple-history's audit trail) lists the change, in Chinese.
     history = superuser_client.get(url(Department, "history", department.pk)).content.decode()
     text = shown_text(history)
-    assert entry.get_change_message() in text
-    assert "名称" in entry.get_change_message() and "Name" not in text
+    assert department.name + "（新）" in text and "历史" in text
+    assert "Name" not in text and "Changed" not in text
 
 
 def test_the_exported_sheet_is_named_in_chinese(superuser_client: Client) -> None:  # noqa: F811

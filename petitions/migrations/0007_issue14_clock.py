@@ -15,6 +15,9 @@ def schedule_open_petitions(apps, schema_editor):
     Petition.objects.filter(current_due__isnull=False).update(next_reminder_at=F("current_due"))
     Petition.objects.filter(rehandle_count=0).update(resolve_started_at=F("registered_at"))
     Petition.objects.filter(rehandle_count__gt=0).update(resolve_started_at=F("dispatched_at"))
+    # Reminders recorded but never claimed before this change are pending: the sweep picks them up.
+    Reminder = apps.get_model("petitions", "Reminder")
+    Reminder.objects.filter(sent_at__isnull=True).update(next_attempt_at=F("created_at"))
 
 
 class Migration(migrations.Migration):
