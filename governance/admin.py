@@ -153,6 +153,33 @@ class ScopedModelAdmin(ScopedAdminMixin, ScopedHistoryAdmin):
     """A model's admin: the pages' scope, and the audit trail of its changes (``governance.history``)."""
 
 
+class ReadOnlyAdminMixin:
+    """Shown in admin, never added, changed or deleted there: the record moves through its services
+    (a petition, a wish, an extension) or is a log nobody may edit."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
+    """What hangs on a record, listed on its page, read-only (a timeline, follow-ups, members)."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Department)
 class DepartmentAdmin(ScopedModelAdmin):
     list_display = ("code", "name", "is_active")
@@ -191,7 +218,7 @@ class GroupAdmin(ReadablePermissionsMixin, ReadableHistoryMixin, BaseGroupAdmin)
 
 
 @admin.register(PersonalDataAccess)
-class PersonalDataAccessAdmin(ScopedModelAdmin):
+class PersonalDataAccessAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     """Read-only: the log of who saw residents' personal data whole."""
 
     list_display = ("at", "user", "what", "subject", "which_fields")
@@ -222,11 +249,3 @@ class PersonalDataAccessAdmin(ScopedModelAdmin):
                 labels.append(name)
         return "、".join(labels)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from mptt.admin import DraggableMPTTAdmin
 
-from governance.admin import ScopedAdminMixin, ScopedModelAdmin
+from governance.admin import ReadOnlyAdminMixin, ReadOnlyInline, ScopedAdminMixin, ScopedModelAdmin
 from governance.history import ScopedHistoryAdmin
 
 from . import services
@@ -20,7 +20,7 @@ from .models import Member, Organization, Wish, WishEvent
 MAX_INDENT_LEVEL = 8
 
 
-class NodeInline(ScopedAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+class NodeInline(ScopedAdminMixin, ReadOnlyInline):
     """What hangs on a node, shown on its page, read-only (each is edited on its own page).
 
     ``kinds``: the node kinds it is shown for (all when empty). Apps further down the chain
@@ -28,15 +28,7 @@ class NodeInline(ScopedAdminMixin, admin.TabularInline):  # type: ignore[type-ar
     """
 
     kinds: frozenset[str] = frozenset()
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class MemberInline(NodeInline):
@@ -140,22 +132,14 @@ class MemberAdmin(ScopedModelAdmin):
     list_select_related = ("organization",)
 
 
-class WishEventInline(admin.TabularInline):
+class WishEventInline(ReadOnlyInline):
     model = WishEvent
-    extra = 0
-    can_delete = False
     fields = ("at", "action", "from_status", "to_status", "actor", "note")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(Wish)
-class WishAdmin(ScopedModelAdmin):
+class WishAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     """Read-only: a wish moves only through its steps on the wishes pages (parties.wishes)."""
 
     list_display = ("title", "place", "status", "claimed_by", "recorded_at", "rating")
@@ -164,12 +148,3 @@ class WishAdmin(ScopedModelAdmin):
     list_select_related = ("place", "claimed_by")
     date_hierarchy = "recorded_at"
     inlines = [WishEventInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -10,7 +10,7 @@ from import_export import resources
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
-from governance.admin import ScopedModelAdmin
+from governance.admin import ReadOnlyAdminMixin, ReadOnlyInline, ScopedModelAdmin
 
 from . import services, workflow
 from .models import CalendarDay, Category, Extension, FollowUp, Petition, PetitionEvent, Reminder
@@ -28,17 +28,6 @@ class CategoryAdmin(ScopedModelAdmin):
     list_filter = ("service_area", "is_active")
     search_fields = ("code", "name")
     list_select_related = ("default_department",)
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class EventInline(ReadOnlyInline):
@@ -154,19 +143,10 @@ class CalendarDayAdmin(ImportExportMixin, ScopedModelAdmin):
 
 
 @admin.register(Extension)
-class ExtensionAdmin(ScopedModelAdmin):
+class ExtensionAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     """Read-only: extension requests are made and decided through the loop's steps (pages, API)."""
 
     list_display = ("petition", "proposed_due", "decision", "requested_by", "requested_at", "decided_by")
     list_filter = ("decision",)
     raw_id_fields = ("petition",)
     list_select_related = ("petition", "requested_by", "decided_by")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
