@@ -212,21 +212,16 @@ WARNINGS = frozenset({Reminder.Level.YELLOW, Reminder.Level.RED})
 
 def message_for(reminder: Reminder) -> str:
     petition = reminder.petition
-    if reminder.level in WARNINGS:
-        return _("[%(level)s] Petition %(number)s “%(title)s” is due at stage %(stage)s by %(due)s.") % {
-            "level": reminder.get_level_display(),
-            "number": petition.number,
-            "title": petition.title,
-            "stage": reminder.get_stage_display(),
-            "due": timezone.localtime(petition.current_due).strftime("%Y-%m-%d %H:%M") if petition.current_due else "—",
-        }
-    return _("[%(level)s] Petition %(number)s “%(title)s” is overdue at stage %(stage)s (deadline %(due)s).") % {
+    values = {
         "level": reminder.get_level_display(),
         "number": petition.number,
         "title": petition.title,
         "stage": reminder.get_stage_display(),
         "due": timezone.localtime(petition.current_due).strftime("%Y-%m-%d %H:%M") if petition.current_due else "—",
     }
+    if reminder.level in WARNINGS:
+        return _("[%(level)s] Petition %(number)s “%(title)s” is due at stage %(stage)s by %(due)s.") % values
+    return _("[%(level)s] Petition %(number)s “%(title)s” is overdue at stage %(stage)s (deadline %(due)s).") % values
 
 
 def _backoff(attempts: int) -> dt.timedelta:
