@@ -151,6 +151,25 @@ class Priority(models.TextChoices):
 _NUMBER = re.compile(r"(\d{4})(\d{2})(\d{2})-(\d{6,12})")
 
 
+class Channel(models.TextChoices):
+    """How a petition reached the grid (受理渠道): filterable, counted on the dashboard."""
+
+    VISIT = "visit", _("grid worker's visit")
+    PHONE = "phone", _("telephone")
+    HOTLINE = "hotline", _("12345 hotline")
+    PATROL = "patrol", _("found on patrol")
+    CARD = "card", _("service card scan")
+    OTHER = "other", _("other")
+
+
+class CoordinateSystem(models.TextChoices):
+    """The datum a point came in: Chinese phones and maps report GCJ-02; kept as it came, named."""
+
+    GCJ02 = "gcj02", _("GCJ-02 (Chinese maps)")
+    WGS84 = "wgs84", _("WGS-84 (GPS)")
+    BD09 = "bd09", _("BD-09 (Baidu)")
+
+
 class Petition(models.Model):
     """A resident's request or a problem found on patrol. Its status changes only in ``workflow``."""
 
@@ -171,6 +190,14 @@ class Petition(models.Model):
     )
     reporter_name = models.CharField(_("resident's name"), max_length=50, blank=True)
     reporter_phone = models.CharField(_("resident's phone"), max_length=11, blank=True)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices, default=Channel.VISIT)
+    # Where: a free-text place and, optionally, a point as the phone reported it (with its datum).
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    coordinate_system = models.CharField(
+        _("coordinate system"), max_length=6, choices=CoordinateSystem.choices, blank=True
+    )
 
     status = StatusField(_("status"), max_length=12, choices=Status.choices, default=Status.REGISTERED, editable=False)
     department = models.ForeignKey(
