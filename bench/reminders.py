@@ -90,16 +90,21 @@ def make_overdue(count: int) -> int:
                UPDATE petitions_petition p SET
                    current_due = CASE WHEN open.n <= %s
                        THEN now() - (open.n %% 2880) * interval '1 minute'
-                       ELSE now() + interval '30 days' END,
-                   next_reminder_at = CASE WHEN open.n <= %s
-                       THEN now() - (open.n %% 2880) * interval '1 minute'
                        ELSE now() + interval '30 days' END
                FROM open WHERE p.id = open.id""",
-            [count, count],
+            [count],
         )
-        cursor.execute("UPDATE petitions_petition SET next_reminder_at = NULL, current_due = NULL "
+        cursor.execute("UPDATE petitions_petition SET current_due = NULL "
                        "WHERE status IN ('closed', 'cancelled') AND current_due IS NOT NULL")
+        # The overdue scan's schedule, as the workflow writes it: the stage deadline is the next
+        # reminder of every open petition (the warnings are not set here), nothing for closed ones.
+        cursor.execute("TRUNCATE petitions_reminderschedule")
+        cursor.execute(
+            "INSERT INTO petitions_reminderschedule (petition_id, next_reminder_at) "
+            "SELECT id, current_due FROM petitions_petition WHERE current_due IS NOT NULL"
+        )
         cursor.execute("VACUUM ANALYZE petitions_petition")
+        cursor.execute("VACUUM ANALYZE petitions_reminderschedule")
         cursor.execute("SELECT count(*) FROM petitions_petition WHERE status IN "
                        "('registered','dispatched','accepted','resolved') AND current_due < now()")
         return int(cursor.fetchone()[0])

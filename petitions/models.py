@@ -231,10 +231,6 @@ class Petition(models.Model):
     # A deadline counted on a guessed calendar (a year neither chinesecalendar nor the district's
     # working calendar covers yet): recomputed once the schedule is entered (recompute_deadlines).
     due_provisional = models.BooleanField(_("deadline provisional"), default=False, editable=False)
-    # When the overdue scan next has something to record for this petition (the stage deadline, then
-    # each escalation level after it); NULL when nothing is pending. Kept by the workflow and the scan,
-    # so a scan reads only what is newly due (partial index), never everything already reminded.
-    next_reminder_at = models.DateTimeField(_("next reminder at"), null=True, blank=True, editable=False)
     # The resolve clock's start: registration, or the moment it was reopened (重办).
     resolve_started_at = models.DateTimeField(_("resolve clock started"), null=True, blank=True, editable=False)
     # Yellow and red warnings: when the share of the stage's time in DEADLINE_WARNINGS is used.
@@ -264,10 +260,11 @@ class Petition(models.Model):
             # Dashboards count by the dispatch and resolution time in a period.
             models.Index(fields=["dispatched_at"], name="petition_dispatched"),
             models.Index(fields=["resolved_at"], name="petition_resolved"),
-            models.Index(
-                fields=["next_reminder_at"], name="petition_next_reminder", condition=Q(next_reminder_at__isnull=False)
-            ),
         ]
+
+    # When the overdue scan next has something to record (set by ``set_clock``; stored in the scan's
+    # own narrow table, ``ReminderSchedule``, by ``save_reminder_schedule``).
+    next_reminder_at: dt.datetime | None = None
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
@@ -362,7 +359,24 @@ class Petition(models.Model):
             span = self.current_due - start
             yellow, red = settings.DEADLINE_WARNINGS
             self.warn_yellow_at, self.warn_red_at = start + span * yellow, start + span * red
-        self.next_reminder_at = self.warn_yellow_at or self.current_due
+        # The first rung of the ladder (escalations come after the deadline, so they never are).
+        self.next_reminder_at = next_reminder_at(
+            reminder_ladder(self.current_due, self.warn_yellow_at, self.warn_red_at, escalations=None)
+        )
+
+    def save_reminder_schedule(self) -> None:
+        """Store ``next_reminder_at`` (after ``set_clock`` and ``save``) where the overdue scan reads it.
+
+        One upsert on the narrow schedule table, not a column of this row: the scan advances the
+        schedule of 100,000 petitions at a time, and an UPDATE here would rewrite every one of this
+        table's indexes for each of them.
+        """
+        ReminderSchedule.objects.bulk_create(
+            [ReminderSchedule(petition_id=self.pk, next_reminder_at=self.next_reminder_at)],
+            update_conflicts=True,
+            unique_fields=["petition"],
+            update_fields=["next_reminder_at"],
+        )
 
     def refresh_from_db(self, *args: object, **kwargs: object) -> None:
         fields = kwargs.get("fields")
@@ -532,6 +546,75 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.petition_id} {self.stage} {self.level}"
+
+
+Rung = tuple[str, dt.datetime]
+
+
+def reminder_ladder(
+    due: dt.datetime | None,
+    yellow_at: dt.datetime | None,
+    red_at: dt.datetime | None,
+    *,
+    escalations: tuple[int, int] | None,
+    now: dt.datetime | None = None,
+) -> list[Rung]:
+    """The one rule for what a stage's clock brings, and when: (level, at) for each reminder.
+
+    The yellow and red warnings (only while the deadline is still ahead of ``now``), the reminder at
+    the deadline, then, ``escalations`` (street, district) hours after it, the street and the district
+    (None: leave them out, for a caller that only wants the first rung).
+    """
+    if due is None:
+        return []
+    rungs: list[tuple[str, dt.datetime | None]] = []
+    if now is None or now < due:
+        rungs += [(Reminder.Level.YELLOW, yellow_at), (Reminder.Level.RED, red_at)]
+    rungs.append((Reminder.Level.REMIND, due))
+    if escalations is not None:
+        street_hours, district_hours = escalations
+        rungs += [
+            (Reminder.Level.STREET, due + dt.timedelta(hours=street_hours)),
+            (Reminder.Level.DISTRICT, due + dt.timedelta(hours=district_hours)),
+        ]
+    return [(level, at) for level, at in rungs if at is not None]
+
+
+def next_reminder_at(ladder: list[Rung], now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the scan next has something to record on ``ladder``: its first rung after ``now``."""
+    return min((at for _level, at in ladder if now is None or at > now), default=None)
+
+
+class ReminderSchedule(models.Model):
+    """When the overdue scan next has something to record for a petition; NULL when nothing is pending.
+
+    A narrow table of its own (two indexes), kept by the workflow (``Petition.save_reminder_schedule``)
+    and advanced by the scan in one set-based UPDATE per batch, so a scan reads only what is newly due
+    (partial index) and never rewrites the petition row and its many indexes.
+    """
+
+    petition = models.OneToOneField(
+        Petition,
+        verbose_name=_("petition"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="reminder_schedule",
+    )
+    next_reminder_at = models.DateTimeField(_("next reminder at"), null=True, blank=True)
+
+    scope = Scope(via="petition")
+
+    class Meta:
+        verbose_name = _("reminder schedule")
+        verbose_name_plural = _("reminder schedules")
+        indexes = [
+            models.Index(
+                fields=["next_reminder_at"], name="reminder_schedule_due", condition=Q(next_reminder_at__isnull=False)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.petition_id} {self.next_reminder_at}"
 
 
 class Notification(models.Model):

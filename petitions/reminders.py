@@ -2,10 +2,12 @@
 
 The database is the source of truth; the broker only carries hints.
 
-Recording: the scan reads only petitions whose ``next_reminder_at`` has come (a partial index), records
-the levels now due (unique per petition, stage, level and round) and moves ``next_reminder_at`` to
-the next level, or clears it, in the same transaction. A later scan with nothing new reads nothing.
-One scan runs at a time (a PostgreSQL advisory lock); rows a transition holds are skipped this time.
+Recording: the scan reads only the schedule rows (``ReminderSchedule``, a narrow table of its own)
+whose ``next_reminder_at`` has come (a partial index), records the levels now due on the ladder
+(``models.reminder_ladder``; unique per petition, stage, level and round, inserted in one statement)
+and moves each ``next_reminder_at`` to the next rung, or clears it, in one set-based UPDATE, in the
+same transaction. A later scan with nothing new reads nothing. One scan runs at a time (a PostgreSQL
+advisory lock); schedule rows a transition holds are skipped this time.
 
 Delivering: a reminder is pending (``sent_at`` NULL) until every channel has recorded success. A
 worker takes a lease on the row, then works channel by channel, recording each outcome as it goes:
@@ -42,7 +44,7 @@ from django.utils.translation import gettext as _
 from governance.access import covers
 from governance.models import User
 
-from .models import Notification, Petition, Reminder, Status
+from .models import Notification, Reminder, ReminderSchedule, Status, next_reminder_at, reminder_ladder
 
 logger = logging.getLogger(__name__)
 
@@ -95,30 +97,25 @@ def record_overdue_reminders(
 def _record_batch(now: dt.datetime, batch: int, queue: Queue | None) -> tuple[list[int], bool]:
     sweep_after = _seconds("REMINDER_SWEEP_AFTER_SECONDS", 120)
     with transaction.atomic():
+        # Only the schedule rows are locked: a transition holding one is skipped this time, and a
+        # transition that comes after this batch writes its own schedule once the batch commits.
         due = list(
-            Petition.objects.filter(next_reminder_at__lte=now)
+            ReminderSchedule.objects.filter(next_reminder_at__lte=now)
             .order_by("next_reminder_at")
             .select_for_update(of=("self",), skip_locked=True)
             .values_list(
-                "id", "status", "current_due", "rehandle_count", "warn_yellow_at", "warn_red_at",
-                "category__escalate_street_after_hours", "category__escalate_district_after_hours",
+                "petition_id", "petition__status", "petition__current_due", "petition__rehandle_count",
+                "petition__warn_yellow_at", "petition__warn_red_at",
+                "petition__category__escalate_street_after_hours",
+                "petition__category__escalate_district_after_hours",
             )[:batch]
         )
         rows: list[tuple[int, str, str, int]] = []
         following: list[tuple[int, dt.datetime | None]] = []
         for petition_id, status, due_at, rehandles, yellow_at, red_at, street_hours, district_hours in due:
-            ladder: list[tuple[str, dt.datetime | None]] = []
-            if due_at is not None and now < due_at:  # warnings only before the deadline, not after it
-                ladder += [(Reminder.Level.YELLOW, yellow_at), (Reminder.Level.RED, red_at)]
-            if due_at is not None:
-                ladder += [
-                    (Reminder.Level.REMIND, due_at),
-                    (Reminder.Level.STREET, due_at + dt.timedelta(hours=street_hours)),
-                    (Reminder.Level.DISTRICT, due_at + dt.timedelta(hours=district_hours)),
-                ]
-            upcoming = [at for _level, at in ladder if at is not None and at > now]
-            rows += [(petition_id, status, level, rehandles) for level, at in ladder if at is not None and at <= now]
-            following.append((petition_id, min(upcoming, default=None)))
+            ladder = reminder_ladder(due_at, yellow_at, red_at, escalations=(street_hours, district_hours), now=now)
+            rows += [(petition_id, status, level, rehandles) for level, at in ladder if at <= now]
+            following.append((petition_id, next_reminder_at(ladder, now)))
         new_ids = _insert_reminders(rows, now, now + sweep_after)
         _set_next_reminder(following)
         if new_ids and queue is not None:
@@ -156,19 +153,22 @@ def _insert_reminders(rows: list[tuple[int, str, str, int]], now: dt.datetime, a
 
 
 def _set_next_reminder(following: list[tuple[int, dt.datetime | None]]) -> None:
+    """Advance the batch's schedule rows in one set-based UPDATE."""
     if not following:
         return
     if connection.vendor == "postgresql":
         ids, times = (list(c) for c in zip(*following, strict=True))
         with connection.cursor() as cursor:
             cursor.execute(
-                f"""UPDATE {Petition._meta.db_table} p SET next_reminder_at = v.t
-                    FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t) WHERE p.id = v.id""",
+                f"""UPDATE {ReminderSchedule._meta.db_table} s SET next_reminder_at = v.t
+                    FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, t) WHERE s.petition_id = v.id""",
                 [ids, times],
             )
         return
-    Petition.objects.bulk_update(
-        [Petition(pk=pk, next_reminder_at=at) for pk, at in following], ["next_reminder_at"], batch_size=500
+    ReminderSchedule.objects.bulk_update(
+        [ReminderSchedule(petition_id=pk, next_reminder_at=at) for pk, at in following],
+        ["next_reminder_at"],
+        batch_size=500,
     )
 
 

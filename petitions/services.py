@@ -377,7 +377,7 @@ def petition_resume(*, actor: User, petition_id: int, note: str = "") -> Petitio
 
 
 RECOMPUTE = "recompute_deadlines"
-CLOCK_FIELDS = ("current_due", "warn_yellow_at", "warn_red_at", "next_reminder_at")
+CLOCK_FIELDS = ("current_due", "warn_yellow_at", "warn_red_at")
 _DEADLINE_LABELS = {
     "resolve_due": gettext_lazy("resolve by"),
     "accept_due": gettext_lazy("accept by"),
@@ -419,6 +419,7 @@ def petition_recompute_deadlines(*, actor: User, now: dt.datetime | None = None)
             p.due_provisional = any(d.provisional for d in fresh.values())
             p.set_clock()
             p.save(update_fields=["resolve_due", "accept_due", "follow_up_due", "due_provisional", *CLOCK_FIELDS])
+            p.save_reminder_schedule()
             if notes:
                 changed += 1
                 PetitionEvent.objects.create(

@@ -179,6 +179,7 @@ def apply(
             note = "\n".join(filter(None, [note, change(petition, now)]))
         petition._move_to(transition.target)
         petition.save()
+        petition.save_reminder_schedule()
         PetitionEvent.objects.create(
             petition=petition,
             action=action,
@@ -204,6 +205,7 @@ def start(*, petition: Petition, actor: User) -> Petition:
     petition._move_to(Status.REGISTERED)
     with transaction.atomic(savepoint=False):
         petition.save()
+        petition.save_reminder_schedule()
         PetitionEvent.objects.create(
             petition=petition,
             action=REGISTER,

@@ -204,3 +204,12 @@ class PetitionFactory(factory.Factory[Petition]):
             elif step == "cancel":
                 petition_services.petition_cancel(actor=official, petition_id=pk, reason=cancel_reason)
         return Petition.objects.get(pk=pk)
+
+
+def make_overdue(petition: Petition, late: Any, **deadlines: Any) -> None:
+    """Arrange: the petition's stage deadline (and ``deadlines``) passed at ``late``, and the overdue
+    scan's schedule says so (what the workflow would have written had the deadline been then)."""
+    from petitions.models import ReminderSchedule
+
+    Petition.objects.filter(pk=petition.pk).update(current_due=late, **deadlines)
+    ReminderSchedule.objects.update_or_create(petition_id=petition.pk, defaults={"next_reminder_at": late})

@@ -16,6 +16,7 @@ from petitions.models import Extension, Notification, Petition, Reminder
 
 from ..api.conftest import token_client
 from ..conftest import World
+from ..factories import make_overdue
 
 pytestmark = pytest.mark.django_db
 
@@ -157,6 +158,6 @@ def test_the_ladder_is_configured_per_category(world: World) -> None:
     world.category.save()
     petition = world.petition(stage="dispatched")
     late = timezone.now() - dt.timedelta(hours=3)
-    Petition.objects.filter(pk=petition.pk).update(current_due=late, next_reminder_at=late)
+    make_overdue(petition, late)
     levels = sorted(Reminder.objects.get(pk=i).level for i in reminders.record_overdue_reminders())
     assert levels == ["remind", "street"]

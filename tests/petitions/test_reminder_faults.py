@@ -22,9 +22,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from petitions import reminders
-from petitions.models import Notification, Petition, Reminder
+from petitions.models import Notification, Petition, Reminder, ReminderSchedule
 
 from ..conftest import World
+from ..factories import make_overdue
 from ..support.faults import PrivateRedis
 from ..support.webhook import FakeWebhook
 
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _overdue(world: World, *, hours_late: float = 1) -> Petition:
     petition = world.petition(stage="dispatched", title="楼顶漏水", description="三楼漏水")
     late = timezone.now() - dt.timedelta(hours=hours_late)
-    Petition.objects.filter(pk=petition.pk).update(accept_due=late, current_due=late, next_reminder_at=late)
+    make_overdue(petition, late, accept_due=late)
     return Petition.objects.get(pk=petition.pk)
 
 
@@ -103,7 +104,7 @@ def test_a_later_scan_reads_only_what_is_newly_due(world: World, django_assert_m
     for _ in range(5):
         _overdue(world)
     assert len(reminders.record_overdue_reminders()) == 5
-    assert not Petition.objects.filter(next_reminder_at__lte=timezone.now()).exists()
+    assert not ReminderSchedule.objects.filter(next_reminder_at__lte=timezone.now()).exists()
     with django_assert_max_num_queries(5):  # lock, savepoint, select (nothing), release, unlock
         assert reminders.record_overdue_reminders() == []
     # A day later the street level is due for each, and only that.

@@ -19,7 +19,7 @@ from petitions import reminders, tasks
 from petitions.models import Notification, Petition, Reminder
 
 from ..conftest import World
-from ..factories import UserFactory
+from ..factories import UserFactory, make_overdue
 from ..support.webhook import FakeWebhook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ def _overdue_dispatched(world: World, *, days_late: float) -> Petition:
     petition = world.petition(stage="dispatched", title="楼顶漏水", description="三楼漏水")
     # Arrange: the accept deadline passed ``days_late`` days ago.
     late = timezone.now() - dt.timedelta(days=days_late)
-    Petition.objects.filter(pk=petition.pk).update(accept_due=late, current_due=late, next_reminder_at=late)
+    make_overdue(petition, late, accept_due=late)
     return Petition.objects.get(pk=petition.pk)
 
 
@@ -43,7 +43,7 @@ def test_each_level_is_recorded_once_however_often_beat_scans(world: World, djan
     assert list(Reminder.objects.values_list("level", flat=True)) == [Reminder.Level.REMIND]
 
     late = timezone.now() - dt.timedelta(days=4)
-    Petition.objects.filter(pk=petition.pk).update(current_due=late, next_reminder_at=late)
+    make_overdue(petition, late)
     with django_capture_on_commit_callbacks():
         assert tasks.scan_overdue() == 2  # street, then district
         assert tasks.scan_overdue() == 0
@@ -181,7 +181,7 @@ def test_an_assignment_outside_ones_scope_brings_no_reminders(world: World) -> N
     GridAssignment.objects.create(grid=world.grid, user=world.foreign_worker, role=GridAssignment.Role.PART_TIME)
     GridAssignment.objects.create(grid=world.grid, user=world.worker, role=GridAssignment.Role.FULL_TIME)
     late = timezone.now() - dt.timedelta(days=1)
-    Petition.objects.filter(pk=petition.pk).update(follow_up_due=late, current_due=late, next_reminder_at=late)
+    make_overdue(petition, late, follow_up_due=late)
     reminders.record_overdue_reminders()
     reminder = Reminder.objects.get(petition=petition, level=Reminder.Level.REMIND)
     people = set(reminders.recipients(reminder).values_list("username", flat=True))
