@@ -618,15 +618,24 @@ class ReminderSchedule(models.Model):
 
 
 class Notification(models.Model):
-    """An in-app notification (站内提醒): one per reminder and recipient."""
+    """An in-app notification (站内提醒): one per reminder and recipient.
+
+    Or a notice to a user about no petition (the working calendar missing), with a ``key`` that is
+    unique per user, so the same notice written twice (two beats) is one row, and a ``url`` to act on.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications"
     )
     reminder = models.ForeignKey(
-        Reminder, verbose_name=_("reminder"), on_delete=models.CASCADE, related_name="notifications"
+        Reminder, verbose_name=_("reminder"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="notifications",
     )
-    petition = models.ForeignKey(Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="+")
+    petition = models.ForeignKey(
+        Petition, verbose_name=_("petition"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("key"), max_length=64, blank=True)
+    url = models.CharField(_("link"), max_length=200, blank=True)
     text = models.CharField(_("text"), max_length=200)
     created_at = models.DateTimeField(_("created at"))
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
@@ -637,11 +646,17 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
-        constraints = [models.UniqueConstraint(fields=["reminder", "user"], name="notification_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["reminder", "user"], name="notification_once"),
+            models.UniqueConstraint(fields=["user", "key"], name="notification_key_once", condition=~Q(key="")),
+        ]
         indexes = [models.Index(fields=["user", "read_at"], name="notification_unread")]
 
     def __str__(self) -> str:
         return self.text
+
+    def get_absolute_url(self) -> str:
+        return self.petition.get_absolute_url() if self.petition is not None else self.url
 
 
 class IdempotencyKey(models.Model):

@@ -54,7 +54,7 @@ def purge_idempotency_keys() -> int:
 
 @shared_task(name="petitions.tasks.warn_calendar")
 def warn_calendar() -> int | None:
-    """Daily: say, in the log, when next year's working calendar is due and missing."""
+    """Daily: when a year's working calendar is due and missing, a notice to each admin (once a day)."""
     from .calendar import warn_missing_year
 
     return warn_missing_year()
