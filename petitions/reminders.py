@@ -25,15 +25,14 @@ never doubled.
 """
 
 import datetime as dt
-import json
 import logging
-import urllib.error
-import urllib.request
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
+import requests
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
@@ -41,7 +40,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from governance.access import covers
+from governance.access import covering
 from governance.models import User
 
 from .models import Notification, Reminder, ReminderSchedule, Status, next_reminder_at, reminder_ladder
@@ -178,9 +177,14 @@ def recipients(reminder: Reminder) -> QuerySet[User]:
     Only those whose scope covers the petition (``governance.access.covers``): an assignment to a
     grid outside one's scope does not bring its petitions' reminders.
     """
-    candidates = _candidates(reminder)
-    petition = reminder.petition
-    return candidates.filter(pk__in=[user.pk for user in candidates if covers(user, petition)])
+    return _candidates(reminder).filter(pk__in=[user.pk for user in _recipient_list(reminder)])
+
+
+def _recipient_list(reminder: Reminder) -> list[User]:
+    """``recipients`` in two queries however many they are (the candidates, then who covers it)."""
+    candidates = list(_candidates(reminder))
+    covered = covering(candidates, reminder.petition)
+    return [user for user in candidates if user.pk in covered]
 
 
 def _candidates(reminder: Reminder) -> QuerySet[User]:
@@ -233,68 +237,67 @@ def deliver(reminder_id: int) -> bool:
     """Deliver one reminder on every channel not yet recorded as done. True once it is fully sent.
 
     Returns False, sending nothing, when it was sent already or another worker holds its lease.
+
+    Commits: one for the lease together with the in-app notifications and their record (nothing
+    leaves the database in it, so it succeeds or leaves no trace), then one after each outside
+    channel (email, webhook), the last of them together with the final state: a delivery with a
+    webhook is two or three commits, not six.
     """
     now = timezone.now()
     lease = _seconds("REMINDER_LEASE_SECONDS", 300)
-    claimed = (
-        Reminder.objects.filter(pk=reminder_id, sent_at__isnull=True, given_up=False)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + lease, next_attempt_at=now + lease, attempts=F("attempts") + 1)
-    )
-    if not claimed:
-        return False
-    reminder = Reminder.objects.select_related("petition__grid__branch", "petition__department").get(pk=reminder_id)
-    text = message_for(reminder)
-    people = list(recipients(reminder))
-    delivery: dict[str, Any] = dict(reminder.delivery)
-
-    def record(channel: str, ok: bool, detail: str) -> None:
-        entry = dict(delivery.get(channel) or {})
-        entry.update(ok=ok, at=timezone.now().isoformat(), attempts=entry.get("attempts", 0) + 1)
-        entry["detail" if ok else "error"] = detail
-        delivery[channel] = entry
-        Reminder.objects.filter(pk=reminder_id).update(delivery=delivery)
-
-    def pending(channel: str) -> bool:
-        return not (delivery.get(channel) or {}).get("ok")
-
-    if pending("inapp"):
-        Notification.objects.bulk_create(
-            [
-                Notification(user=u, reminder=reminder, petition=reminder.petition, text=text[:200], created_at=now)
-                for u in people
-            ],
-            ignore_conflicts=True,
+    with transaction.atomic():
+        claimed = (
+            Reminder.objects.filter(pk=reminder_id, sent_at__isnull=True, given_up=False)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .update(lease_until=now + lease, next_attempt_at=now + lease, attempts=F("attempts") + 1)
         )
-        record("inapp", True, str(len(people)))
-    emails = sorted({u.email for u in people if u.email})
-    if emails and pending("email"):
-        try:
-            subject = (
-                _("Deadline warning for petition %(number)s")
-                if reminder.level in WARNINGS
-                else _("Overdue petition %(number)s")
-            ) % {"number": reminder.petition.number}
-            send_mail(subject, text, None, emails)
-        except OSError as exc:
-            record("email", False, str(exc))
-        else:
-            record("email", True, str(len(emails)))
-    department = reminder.petition.department
-    if (
-        department is not None
-        and department.webhook_url
-        and reminder.level == Reminder.Level.REMIND
-        and pending("webhook")
-    ):
-        ok, detail = _post_webhook(department.webhook_url, text)
-        record("webhook", ok, detail)
+        if not claimed:
+            return False
+        reminder = Reminder.objects.select_related("petition__grid__branch", "petition__department").get(
+            pk=reminder_id
+        )
+        text = message_for(reminder)
+        people = _recipient_list(reminder)
+        delivery: dict[str, Any] = dict(reminder.delivery)
 
+        def record(channel: str, ok: bool, detail: str) -> None:
+            entry = dict(delivery.get(channel) or {})
+            entry.update(ok=ok, at=timezone.now().isoformat(), attempts=entry.get("attempts", 0) + 1)
+            entry["detail" if ok else "error"] = detail
+            delivery[channel] = entry
+
+        def pending(channel: str) -> bool:
+            return not (delivery.get(channel) or {}).get("ok")
+
+        if pending("inapp"):
+            Notification.objects.bulk_create(
+                [
+                    Notification(user=u, reminder=reminder, petition=reminder.petition, text=text[:200], created_at=now)
+                    for u in people
+                ],
+                ignore_conflicts=True,
+            )
+            record("inapp", True, str(len(people)))
+        outside = _outside_channels(reminder, people, text, pending)
+        if not outside:
+            return _finish(reminder, delivery)
+        Reminder.objects.filter(pk=reminder_id).update(delivery=delivery)
+    for position, (channel, send) in enumerate(outside, start=1):
+        ok, detail = send()
+        record(channel, ok, detail)
+        if position < len(outside):  # the last one is recorded with the final state
+            Reminder.objects.filter(pk=reminder_id).update(delivery=delivery)
+    return _finish(reminder, delivery)
+
+
+def _finish(reminder: Reminder, delivery: dict[str, Any]) -> bool:
+    """Record the outcome: sent when every channel succeeded, else the error and the next attempt."""
+    reminder_id = reminder.pk
     failed = {c: e["error"] for c, e in delivery.items() if not e.get("ok")}
     done = timezone.now()
     if not failed:
         Reminder.objects.filter(pk=reminder_id).update(
-            sent_at=done, lease_until=None, next_attempt_at=None, last_error=""
+            delivery=delivery, sent_at=done, lease_until=None, next_attempt_at=None, last_error=""
         )
         logger.info("reminder %s sent: %s", reminder_id, delivery)
         return True
@@ -302,11 +305,46 @@ def deliver(reminder_id: int) -> bool:
     attempts = reminder.attempts
     give_up = attempts >= getattr(settings, "REMINDER_MAX_ATTEMPTS", 10)
     Reminder.objects.filter(pk=reminder_id).update(
-        lease_until=None, next_attempt_at=None if give_up else done + _backoff(attempts),
+        delivery=delivery, lease_until=None, next_attempt_at=None if give_up else done + _backoff(attempts),
         last_error=error[:2000], given_up=give_up,
     )
     logger.warning("reminder %s not fully delivered (attempt %s): %s", reminder_id, attempts, error)
     return False
+
+
+Send = Callable[[], tuple[bool, str]]
+
+
+def _outside_channels(
+    reminder: Reminder, people: list[User], text: str, pending: Callable[[str], bool]
+) -> list[tuple[str, Send]]:
+    """The channels outside the database still to do, in order: email, then the department's robot."""
+    channels: list[tuple[str, Send]] = []
+    emails = sorted({u.email for u in people if u.email})
+    if emails and pending("email"):
+        subject = (
+            _("Deadline warning for petition %(number)s")
+            if reminder.level in WARNINGS
+            else _("Overdue petition %(number)s")
+        ) % {"number": reminder.petition.number}
+        channels.append(("email", partial(_send_email, subject, text, emails)))
+    department = reminder.petition.department
+    if (
+        department is not None
+        and department.webhook_url
+        and reminder.level == Reminder.Level.REMIND
+        and pending("webhook")
+    ):
+        channels.append(("webhook", partial(_post_webhook, department.webhook_url, text)))
+    return channels
+
+
+def _send_email(subject: str, text: str, emails: list[str]) -> tuple[bool, str]:
+    try:
+        send_mail(subject, text, None, emails)
+    except OSError as exc:
+        return False, str(exc)
+    return True, str(len(emails))
 
 
 def due_for_sweep(*, now: dt.datetime | None = None, limit: int = 5000) -> list[int]:
@@ -326,15 +364,27 @@ def due_for_sweep(*, now: dt.datetime | None = None, limit: int = 5000) -> list[
     return ids
 
 
+_sessions: dict[int, requests.Session] = {}
+
+
+def _http() -> requests.Session:
+    """One pooled HTTP session per worker process (keep-alive to the robots; never shared by a fork)."""
+    pid = os.getpid()
+    if pid not in _sessions:
+        _sessions.clear()
+        _sessions[pid] = requests.Session()
+    return _sessions[pid]
+
+
 def _post_webhook(url: str, text: str) -> tuple[bool, str]:
-    body = json.dumps({"msgtype": "text", "text": {"content": text}}, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"}, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            return 200 <= response.status < 300, f"HTTP {response.status}"
-    except (urllib.error.URLError, OSError) as exc:
+        response = _http().post(
+            url, json={"msgtype": "text", "text": {"content": text}}, timeout=WEBHOOK_TIMEOUT_SECONDS
+        )
+    except requests.RequestException as exc:
         logger.warning("webhook %s failed: %s", url, exc)
         return False, str(exc)
+    return 200 <= response.status_code < 300, f"HTTP {response.status_code}"
 
 
 __all__ = ["deliver", "due_for_sweep", "recipients", "record_overdue_reminders"]
