@@ -509,8 +509,9 @@ class Reminder(models.Model):
         STREET = "street", _("escalated to the street")
         DISTRICT = "district", _("escalated to the district")
 
+    # reminder_once (petition, ...) serves the petition's lookups: no index of its own to write.
     petition = models.ForeignKey(
-        Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="reminders"
+        Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="reminders", db_index=False
     )
     stage = models.CharField(_("stage"), max_length=12, choices=Status.choices)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
@@ -624,12 +625,15 @@ class Notification(models.Model):
     unique per user, so the same notice written twice (two beats) is one row, and a ``url`` to act on.
     """
 
+    # notification_unread (user, ...) and notification_once (reminder, ...) serve these lookups: no
+    # index of their own to write with each of the scan's many notifications.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications",
+        db_index=False,
     )
     reminder = models.ForeignKey(
         Reminder, verbose_name=_("reminder"), null=True, blank=True, on_delete=models.CASCADE,
-        related_name="notifications",
+        related_name="notifications", db_index=False,
     )
     petition = models.ForeignKey(
         Petition, verbose_name=_("petition"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
