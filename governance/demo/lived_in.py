@@ -78,6 +78,8 @@ FATES = {
 WRONG_DEPARTMENT = {"housing": "urban", "urban": "housing", "police": "justice", "justice": "police"}
 
 Step = Generator[dt.datetime | None, None, None]
+# The seed's name generator (governance.demo.seed._name), handed in: the seed imports this module.
+Namer = Callable[[random.Random], str]
 
 
 @dataclass
@@ -85,13 +87,17 @@ class _Cast:
     """Who acts: the grids' workers, the streets' officials, the departments' staff."""
 
     admin: User
+    name: Namer
     registrar: dict[int, User] = field(default_factory=dict)  # by grid id
     official: dict[int, User] = field(default_factory=dict)  # by tree id
     staff: dict[int, User] = field(default_factory=dict)  # by department id
 
 
-def seed_lived_in(*, log: Callable[[str], object] = print) -> int:
-    """Twelve weeks of petitions in every street and town; returns how many it made (0 if there already)."""
+def seed_lived_in(*, name: Namer, log: Callable[[str], object] = print) -> int:
+    """Twelve weeks of petitions in every street and town; returns how many it made (0 if there already).
+
+    ``name`` draws a person's name (for residents and the accounts made here) from a generator.
+    """
     import time_machine  # the seed's clock; the services read timezone.now()
 
     now = timezone.now()
@@ -99,7 +105,7 @@ def seed_lived_in(*, log: Callable[[str], object] = print) -> int:
         return 0
     rng = random.Random(11)
     with transaction.atomic():  # one commit: SQLite (``make run``) pays one fsync, not thousands
-        cast = _cast(rng)
+        cast = _cast(rng, name)
         categories = {c.code: c for c in Category.objects.select_related("default_department")}
         departments = {d.code: d for d in Department.objects.all()}
         timeline: list[tuple[dt.datetime, int, Step]] = []
@@ -191,11 +197,9 @@ def _within(rng: random.Random, start: dt.datetime, due: dt.datetime | None, *, 
     return _working(start + (due - start) * rng.uniform(0.1, 0.8), rng)
 
 
-def _cast(rng: random.Random) -> _Cast:
+def _cast(rng: random.Random, name: Namer) -> _Cast:
     """The demo accounts, and a sign-in-less account for every other grid, street and department."""
-    from governance.demo.seed import _name
-
-    cast = _Cast(admin=User.objects.get(username="admin"))
+    cast = _Cast(admin=User.objects.get(username="admin"), name=name)
     workers = {u.scope_node_id: u for u in User.objects.filter(username="worker")}
     for a in GridAssignment.objects.select_related("user", "grid").order_by("grid_id", "user_id"):
         cast.registrar.setdefault(a.grid_id, workers.get(a.grid.branch_id, a.user))
@@ -203,7 +207,7 @@ def _cast(rng: random.Random) -> _Cast:
         official = User.objects.filter(role=User.Role.OFFICIAL, scope_node=root).order_by("pk").first()
         if official is None:
             official = User(
-                username=f"{root.code}-official", first_name=_name(rng), role=User.Role.OFFICIAL, scope_node=root
+                username=f"{root.code}-official", first_name=name(rng), role=User.Role.OFFICIAL, scope_node=root
             )
             official.set_unusable_password()
             official.save()
@@ -213,7 +217,7 @@ def _cast(rng: random.Random) -> _Cast:
         if staff is None:
             staff = User(
                 username=f"dept-{department.code}",
-                first_name=_name(rng),
+                first_name=name(rng),
                 role=User.Role.DEPARTMENT,
                 department=department,
             )
@@ -264,7 +268,7 @@ class _Story:
             title=self.title,
             description=self.text,
             priority="urgent" if rng.random() < 0.08 else "normal",
-            reporter_name=_resident(rng),
+            reporter_name=cast.name(rng),
             reporter_phone=f"1{rng.choice('3589')}{rng.randint(0, 999_999_999):09d}",
         )
         pk = p.pk
@@ -341,9 +345,3 @@ class _Story:
             satisfaction=satisfaction,
             note="" if happy else "居民反映问题没有解决，要求重新处理",
         )
-
-
-def _resident(rng: random.Random) -> str:
-    from governance.demo.seed import _name
-
-    return _name(rng)

@@ -160,7 +160,7 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
     if size == "small":
         _seed_petitions()
         _seed_wishes(password)
-        lived_in.seed_lived_in(log=log)
+        lived_in.seed_lived_in(name=_name, log=log)
     return {
         "chain nodes": Organization.objects.count(),
         "grids": Grid.objects.count(),
