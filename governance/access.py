@@ -139,10 +139,27 @@ def reveal_personal_data(user: Viewer, obj: Model, fields: str) -> bool:
     """Whether ``user`` may see ``obj``'s personal ``fields`` whole; when yes, the viewing is logged."""
     if not isinstance(user, User) or not covers(user, obj):
         return False
+    page, view_name = _current_page()
     PersonalDataAccess.objects.create(
-        user=user, object_type=obj._meta.label_lower, object_id=obj.pk, fields=fields, at=timezone.now()
+        user=user, object_type=obj._meta.label_lower, object_id=obj.pk, fields=fields, at=timezone.now(),
+        page=page, view_name=view_name,
     )
     return True
+
+
+def _current_page() -> tuple[str, str]:
+    """The path and view name of the request being answered ("" outside one: a command, a task).
+
+    Read from the request django-simple-history's middleware keeps for its audit trail, so no caller
+    has to pass the request down to the rule that logs a viewing.
+    """
+    from simple_history.models import HistoricalRecords
+
+    request = getattr(HistoricalRecords.context, "request", None)
+    if request is None:
+        return "", ""
+    match = getattr(request, "resolver_match", None)
+    return request.path[:200], (match.view_name if match else "")[:100]
 
 
 @checks.register(checks.Tags.security)

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import translation
+from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -39,6 +40,35 @@ class _ObjectTypeFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(object_type=self.value()) if self.value() else queryset
+
+
+# The pages outside the admin on which personal data is shown whole, as people name them.
+PAGE_NAMES = {
+    "petitions:detail": _("petition page"),
+    "api-petition-detail": _("API: a petition"),
+    "api-petition-list": _("API: the petition list"),
+}
+ADMIN_ACTIONS = {
+    "change": _("change page"),
+    "changelist": _("list"),
+    "history": _("history"),
+    "delete": _("delete page"),
+}
+
+
+def page_label(view_name: str) -> str:
+    """The screen a view name stands for, in the user's language ("后台：居民 修改页")."""
+    if view_name in PAGE_NAMES:
+        return str(PAGE_NAMES[view_name])
+    if view_name.startswith("admin:"):
+        prefix, _sep, action = view_name.removeprefix("admin:").rpartition("_")
+        for model in apps.get_models():
+            if f"{model._meta.app_label}_{model._meta.model_name}" == prefix:
+                return str(_("Admin: %(model)s, %(action)s")) % {
+                    "model": model._meta.verbose_name,
+                    "action": ADMIN_ACTIONS.get(action, action),
+                }
+    return view_name
 
 
 def _type_name(label: str) -> str:
@@ -221,7 +251,7 @@ class GroupAdmin(ReadablePermissionsMixin, ReadableHistoryMixin, BaseGroupAdmin)
 class PersonalDataAccessAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     """Read-only: the log of who saw residents' personal data whole."""
 
-    list_display = ("at", "user", "what", "subject", "which_fields")
+    list_display = ("at", "user", "what", "subject", "which_fields", "where")
     list_filter = (_ObjectTypeFilter,)
     search_fields = ("user__username",)
     list_select_related = ("user",)
@@ -237,6 +267,12 @@ class PersonalDataAccessAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     @admin.display(description=_("whose data"))
     def subject(self, entry: PersonalDataAccess) -> str:
         return getattr(entry, "subject_label", "") or f"#{entry.object_id}"
+
+    @admin.display(description=_("page"), ordering="page")
+    def where(self, entry: PersonalDataAccess) -> str:
+        if not entry.page:
+            return "—"
+        return format_html("{}<br><small>{}</small>", page_label(entry.view_name), entry.page)
 
     @admin.display(description=_("fields"))
     def which_fields(self, entry: PersonalDataAccess) -> str:

@@ -113,6 +113,9 @@ class PersonalDataAccess(models.Model):
     object_id = models.PositiveBigIntegerField(_("object id"))
     fields = models.CharField(_("fields"), max_length=100)
     at = models.DateTimeField(_("at"), db_index=True)
+    # The page on which it was seen: its path, and the name of its view (which screen it was).
+    page = models.CharField(_("page"), max_length=200, blank=True)
+    view_name = models.CharField(_("view"), max_length=100, blank=True)
 
     # The log itself is for the district only.
     scope = Scope()

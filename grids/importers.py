@@ -10,7 +10,10 @@ residence / shop / unit). A resident is matched by the keyed hash of their ID-ca
 second import of the same file finds every row unchanged. A file with any bad row imports nothing:
 each bad row is listed with its number, the column and the reason.
 
-Exports show the ID-card number and the phone masked (360602********1234, 138****5678).
+Exports show the ID-card number and the phone masked (360602********1234, 138****5678), and add
+the column 居民编号 (the resident's number in Wangge), so an export can be edited and imported
+again: a row whose ID-card number is masked is matched by its 居民编号, and a masked cell (ID card
+or phone) means "as stored": it never overwrites the stored value, and it must be the mask of it.
 """
 
 import io
@@ -41,6 +44,9 @@ NAME = "姓名"
 ID_CARD = "身份证号"
 PHONE = "手机号"
 COLUMNS = (BUILDING, ROOM, KIND, NAME, ID_CARD, PHONE)
+# The key of an exported row: what a row with a masked ID-card number is matched by on import.
+RESIDENT_ID = "居民编号"
+EXPORT_COLUMNS = (*COLUMNS, RESIDENT_ID)
 REQUIRED_COLUMNS = (BUILDING, ROOM, NAME, ID_CARD)
 
 # Other spellings of the headers people are likely to type; compared lower-cased, spaces removed.
@@ -51,6 +57,7 @@ HEADER_ALIASES = {
     NAME: ("name", "姓名"),
     ID_CARD: ("id_card", "idcard", "身份证", "身份证号码", "公民身份号码"),
     PHONE: ("phone", "mobile", "手机", "手机号码", "联系电话"),
+    RESIDENT_ID: ("resident_id", "resident", "居民id"),
 }
 _HEADER_LOOKUP = {alias: canonical for canonical, aliases in HEADER_ALIASES.items() for alias in aliases}
 
@@ -80,7 +87,12 @@ def cell_text(value: object) -> str:
 def canonical_header(header: object) -> str:
     text = cell_text(header)
     key = text.lower().replace(" ", "")
-    return text if text in COLUMNS else _HEADER_LOOKUP.get(key, text)
+    return text if text in EXPORT_COLUMNS else _HEADER_LOOKUP.get(key, text)
+
+
+def is_masked(text: str) -> bool:
+    """A cell as an export masks it (138****5678): it stands for the stored value, not a new one."""
+    return "*" in text
 
 
 def parse_kind(value: object) -> str | None:
@@ -213,6 +225,8 @@ class ResidentByIdCardLoader(BaseInstanceLoader):
                 resource.stored_values[resident.pk] = resource.comparable(resident)
 
     def get_instance(self, row: Any) -> Resident | None:
+        if is_masked(cell_text(row.get(ID_CARD))):  # an exported row: by its resident number
+            return self.resource.masked_residents.get(cell_text(row.get(RESIDENT_ID)))
         digest = self.resource.id_card_hashes.get(normalise_id_card(cell_text(row.get(ID_CARD))))
         return self.residents.get(digest) if digest else None
 
@@ -261,11 +275,12 @@ class HouseholdResidentResource(SheetTitleMixin, SafeExportResource):
     name = fields.Field(attribute="name", column_name=NAME, widget=NameWidget())
     id_card = fields.Field(attribute="id_card", column_name=ID_CARD, widget=IdCardWidget())
     phone = fields.Field(attribute="phone", column_name=PHONE, widget=PhoneWidget())
+    resident = fields.Field(attribute="pk", column_name=RESIDENT_ID, readonly=True)
 
     class Meta:
         model = Resident
         name = gettext_lazy("Households and residents (one row per resident)")
-        fields = ("household", "room", "kind", "name", "id_card", "phone")
+        fields = ("household", "room", "kind", "name", "id_card", "phone", "resident")
         import_id_fields = ("id_card",)
         instance_loader_class = ResidentByIdCardLoader
         use_transactions = True
@@ -286,6 +301,8 @@ class HouseholdResidentResource(SheetTitleMixin, SafeExportResource):
         self._stored_kinds: dict[int, str] = {}
         # What each resident found in the database looked like, to tell an unchanged row.
         self.stored_values: dict[int, tuple[object, ...]] = {}
+        # The residents of exported rows (masked ID-card number), by their resident number as text.
+        self.masked_residents: dict[str, Resident] = {}
         self._import_fields: list[fields.Field] | None = None
         self.households_file = False
 
@@ -342,11 +359,12 @@ class HouseholdResidentResource(SheetTitleMixin, SafeExportResource):
             )
         rows = list(self._rows(dataset))
         self._check_identity_cards(rows)
+        self._match_exported_rows(rows, user=kwargs.get("user"))
         self._prepare_households(rows, user=kwargs.get("user"))
 
     def _rows(self, dataset: Any) -> Iterator[tuple[int, dict[str, str]]]:
         headers = dataset.headers
-        wanted = [(i, h) for i, h in enumerate(headers) if h in COLUMNS]
+        wanted = [(i, h) for i, h in enumerate(headers) if h in EXPORT_COLUMNS]
         for number, values in enumerate(dataset, 1):
             for i, h in wanted:
                 refused = formula_error(values[i])
@@ -380,6 +398,49 @@ class HouseholdResidentResource(SheetTitleMixin, SafeExportResource):
         id_widget = self.fields["id_card"].widget
         assert isinstance(id_widget, IdCardWidget)
         id_widget.known_valid = self.id_card_hashes
+
+    def _match_exported_rows(self, rows: list[tuple[int, dict[str, str]]], user: Any) -> None:
+        """Rows with a masked ID-card number (an export, edited): find their residents by 居民编号.
+
+        Only residents in the importing user's scope are found, and only when the masked number is the
+        mask of the stored one (a row pasted onto another resident's number is refused).
+        """
+        wanted: dict[int, tuple[int, str]] = {}  # resident id -> (row, masked cell)
+        for number, row in rows:
+            masked = normalise_id_card(row.get(ID_CARD, ""))
+            if not is_masked(masked):
+                continue
+            key = row.get(RESIDENT_ID, "")
+            if not key.isdigit():
+                self._error(
+                    number,
+                    ID_CARD,
+                    _(
+                        "A masked ID-card number is kept only on the row exported with it (column %(column)s); "
+                        "otherwise enter the whole number."
+                    )
+                    % {"column": RESIDENT_ID},
+                )
+            elif int(key) in wanted:
+                self._error(
+                    number, RESIDENT_ID, _("The same resident is on row %(row)d.") % {"row": wanted[int(key)][0]}
+                )
+            else:
+                wanted[int(key)] = (number, masked)
+        if not wanted:
+            return
+        found = restrict(user, Resident.objects.select_related("household__building").filter(pk__in=wanted))
+        for resident in found:
+            number, masked = wanted[resident.pk]
+            if mask_id_card(resident.id_card) != masked:
+                message = _("This is not the masked number of resident %(id)d.") % {"id": resident.pk}
+                self._error(number, ID_CARD, message)
+                continue
+            self.masked_residents[str(resident.pk)] = resident
+            self.stored_values[resident.pk] = self.comparable(resident)
+        for pk, (number, _masked) in wanted.items():
+            if str(pk) not in self.masked_residents:
+                self._error(number, RESIDENT_ID, _("No resident %(id)d in your area.") % {"id": pk})
 
     def _prepare_households(self, rows: list[tuple[int, dict[str, str]]], user: Any) -> None:
         """Look up the buildings, find or create each (building, room) household with the file's kind."""
@@ -473,6 +534,12 @@ class HouseholdResidentResource(SheetTitleMixin, SafeExportResource):
         for field in self.get_import_fields():
             if field.readonly:  # shown in the preview, read by the household widget
                 continue
+            if field.column_name in (ID_CARD, PHONE) and is_masked(cell_text(row.get(field.column_name))):
+                # As exported: the stored value stays, if this is its mask.
+                error = self._masked_cell_error(instance, field, row)
+                if error:
+                    errors.setdefault(field.column_name, error)
+                continue
             try:
                 self.import_field(field, instance, row, **kwargs)
             except CellError as exc:
@@ -485,6 +552,16 @@ class HouseholdResidentResource(SheetTitleMixin, SafeExportResource):
         if errors:
             raise ValidationError({column: ValidationError(text, code="invalid") for column, text in errors.items()})
 
+    @staticmethod
+    def _masked_cell_error(instance: Resident, field: fields.Field, row: Any) -> str | None:
+        """Why a masked cell cannot stand for the stored value (None when it can)."""
+        if instance.pk is None:
+            return _("Enter the whole number: a masked one cannot be stored.")
+        stored = getattr(instance, field.attribute or "")
+        if field.widget.render(stored) != normalise_id_card(cell_text(row.get(field.column_name))):
+            return _("This is not the mask of the stored number; enter the whole number.")
+        return None
+
     def skip_row(self, instance: Any, original: Any, row: Any, import_validation_errors: Any = None) -> bool:
         """Skip blank lines, and residents the row leaves as they are (also when there is no diff)."""
         if not any(cell_text(row.get(column)) for column in COLUMNS):
@@ -496,7 +573,8 @@ class HouseholdResidentResource(SheetTitleMixin, SafeExportResource):
         return self.comparable(instance) == self.stored_values.get(instance.pk)
 
     def before_save_instance(self, instance: Resident, row: Any, **kwargs: Any) -> None:
-        instance.id_card_hash = self.id_card_hashes[instance.id_card]
+        # A row with a masked number keeps the stored number, and so its hash.
+        instance.id_card_hash = self.id_card_hashes.get(instance.id_card, instance.id_card_hash)
 
     def get_bulk_update_fields(self) -> list[str]:
         # A resident is matched by ID card and may not change household here; the rest may change.

@@ -68,6 +68,8 @@ class OrganizationAdmin(ScopedAdminMixin, ScopedHistoryAdmin, DraggableMPTTAdmin
 
     class Media:
         css = {"all": ["css/admin-tree.css"]}
+        # After a drag, back where the user was, with the outcome in view.
+        js = ["js/admin-tree.js"]
 
     @admin.display(description=gettext_lazy("title"))
     def indented_title(self, item: Organization) -> str:

@@ -166,6 +166,26 @@ def test_the_personal_data_log_names_whose_data_and_which_fields(
     assert "grids.resident" not in shown and "id_card,phone" not in shown
 
 
+def test_the_personal_data_log_records_the_page_it_was_seen_on(world: World) -> None:
+    household = HouseholdFactory.create(building=BuildingFactory.create(grid=world.grid))
+    resident = ResidentFactory.create(household=household, name="居民甲")
+    p = world.petition(reporter_phone="13812345678")
+    admin = login(world.admin)
+    resident_page = reverse("admin:grids_resident_change", args=[resident.pk])
+    assert admin.get(resident_page).status_code == 200
+    assert admin.get(p.get_absolute_url()).status_code == 200
+
+    seen = PersonalDataAccess.objects.get(object_type="grids.resident", object_id=resident.pk)
+    assert (seen.page, seen.view_name) == (resident_page, "admin:grids_resident_change")
+    on_petition = PersonalDataAccess.objects.get(object_type="petitions.petition", object_id=p.pk)
+    assert (on_petition.page, on_petition.view_name) == (p.get_absolute_url(), "petitions:detail")
+
+    page = admin.get(reverse("admin:governance_personaldataaccess_changelist")).content.decode()
+    assert "<th" in page and "页面" in page  # the column, in Chinese
+    assert "后台：居民，修改页" in page and resident_page in page
+    assert "诉求详情页" in page and p.get_absolute_url() in page
+
+
 def test_admin_titles_show_the_districts_time(world: World) -> None:
     p = world.petition()
     event = p.events.get()

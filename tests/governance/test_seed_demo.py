@@ -1,5 +1,7 @@
 """seed_demo: the demo district a new installation shows, and the accounts the README promises."""
 
+import datetime as dt
+import re
 from collections.abc import Iterator
 from io import StringIO
 from typing import Any
@@ -10,6 +12,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from governance.models import Department, User
 from grids.models import Grid, Household
@@ -157,3 +160,81 @@ def test_the_street_official_finds_reported_petitions_waiting_on_the_home_page(s
     client.force_login(User.objects.get(username="official"))
     page = client.get("/").content.decode()
     assert 'id="reported"' in page  # the grids' whistles wait in the street's dispatch queue
+
+
+# ----------------------------------------------------------------- the lived-in district (issue 11)
+
+
+def waiting_counts(page: str) -> dict[str, int]:
+    """The counts of waiting work the home page's panels show, by the element's id or data-count."""
+    found = re.findall(r'(?:id|data-count)="(\w+)"[^>]*>\s*(?:<a[^>]*>)?([^<]*)', page)
+    return {name: int(m.group()) for name, text in found if (m := re.search(r"\d+", text))}
+
+
+@pytest.mark.parametrize(
+    ("username", "work"),
+    [
+        ("worker", "unread"),  # a call back overdue on the worker's grid
+        ("dept", "unread"),  # a leak dispatched to the department and not accepted
+        ("official", "reported"),  # the grids' whistles wait for dispatch
+        ("official", "unread"),  # escalated to the street
+        ("admin", "unread"),  # escalated to the district
+        ("member", "waiting"),  # micro-wishes waiting for a Party member
+    ],
+)
+def test_every_role_finds_work_waiting_on_its_home_page(seeded: str, client: Client, username: str, work: str) -> None:
+    client.force_login(User.objects.get(username=username))
+    counts = waiting_counts(client.get("/").content.decode())
+    assert counts.get(work, 0) > 0, counts
+
+
+def test_petitions_spread_over_twelve_weeks_in_every_street_and_town(seeded: str) -> None:
+    from petitions.metrics import dashboard_for
+    from petitions.models import Petition
+
+    for root in Organization.objects.filter(parent=None):
+        assert Petition.objects.filter(grid__branch__tree_id=root.tree_id).count() >= 20, root.name
+    assert Petition.objects.filter(grid__kind=Grid.Kind.RURAL).exists()
+    assert Petition.objects.filter(grid__kind=Grid.Kind.DEDICATED).exists()
+
+    today = timezone.localdate()
+    admin = User.objects.get(username="admin")
+    weekly = dashboard_for(admin, since=today - dt.timedelta(weeks=12), until=today)["weekly"]
+    busy = [week["totals"]["registered"] for week in weekly if week["totals"]["registered"] > 0]
+    assert len(busy) >= 10
+    # a shape, not a flat line
+    assert len(set(busy)) >= 4
+
+
+def test_the_history_holds_every_road_of_the_loop(seeded: str) -> None:
+    from petitions.models import Extension, Petition, PetitionEvent, Reminder
+
+    now = timezone.now()
+    assert Petition.objects.overdue().exists()
+    assert Petition.objects.filter(extension_count__gt=0).exists()
+    assert Extension.objects.filter(decision=Extension.Decision.APPROVED).exists()
+    assert Petition.objects.filter(rehandle_count__gt=0, status="closed").exists()
+    assert Petition.objects.filter(escalated=True).exists()  # re-handled three times: 提级督办
+    # the overdue scan escalated what stayed overdue, to the street and to the district
+    assert Reminder.objects.filter(level=Reminder.Level.STREET).exists()
+    assert Reminder.objects.filter(level=Reminder.Level.DISTRICT).exists()
+    actions = set(PetitionEvent.objects.values_list("action", flat=True))
+    assert {
+        "report",
+        "dispatch",
+        "return",
+        "accept",
+        "request_extension",
+        "approve_extension",
+        "resolve",
+        "resolve_on_grid",
+        "follow_up",
+        "reopen",
+        "cancel",
+    } <= actions
+    # steps were taken at their own moments over the weeks, in order within each petition
+    assert PetitionEvent.objects.filter(at__lt=now - dt.timedelta(weeks=11)).exists()
+    assert not PetitionEvent.objects.filter(at__gt=now).exists()
+    for petition in Petition.objects.filter(rehandle_count__gt=0)[:5]:
+        moments = list(petition.events.order_by("id").values_list("at", flat=True))
+        assert moments == sorted(moments)
