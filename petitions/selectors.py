@@ -7,16 +7,24 @@ from django.db.models import Prefetch, QuerySet
 from governance.access import Viewer, get_visible_or_404, restrict, reveal_personal_data
 from governance.models import User
 
+from . import queues
 from .filters import PetitionFilterSet
 from .models import Petition, PetitionEvent
 
 
 def petition_list_for(user: Viewer, params: Any = None) -> tuple[PetitionFilterSet, QuerySet[Petition]]:
-    """The petitions ``user`` may see, filtered by ``params`` (status, node, grid, ...), newest first."""
+    """The petitions ``user`` may see, filtered by ``params`` (status, node, grid, ...), newest first.
+
+    A work queue (``queue``) lists soonest deadline first.
+    """
     base = restrict(user, Petition.objects.all()).select_related("grid", "category", "department")
-    filterset = PetitionFilterSet(params or None, queryset=base)
+    filterset = PetitionFilterSet(params or None, queryset=base, user=user)
     # An unbound filter set (no parameters at all) is "not valid" but means "no filters".
-    queryset = filterset.qs if not filterset.is_bound or filterset.is_valid() else base.none()
+    valid = not filterset.is_bound or filterset.is_valid()
+    queryset = filterset.qs if valid else base.none()
+    # A work queue is worked through by deadline, the soonest first; other lists newest first.
+    if valid and filterset.is_bound and filterset.form.cleaned_data.get("queue"):
+        return filterset, queues.by_deadline(queryset)
     return filterset, queryset.order_by("-registered_at", "-id")
 
 

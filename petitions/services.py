@@ -87,7 +87,7 @@ def petition_register(
     """
     errors: dict[str, str] = {}
     if not workflow.may_register(actor):
-        raise PermissionDenied(_("Department staff cannot register petitions."))
+        raise PermissionDenied(workflow.refusal_to_register(actor))
     if not restrict(actor, Grid.objects.filter(pk=grid.pk)).exists():
         errors["grid"] = _("This grid is not in your area.")
     if not category.is_active:
