@@ -30,8 +30,19 @@
     link();
   }
 
+  /* The header's menu: open on a wide screen (links inline); on a phone it opens on a tap. */
+  function siteMenu() {
+    var menu = document.getElementById("site-menu");
+    if (!menu || !window.matchMedia) { return; }
+    var wide = window.matchMedia("(min-width: 1024px)");
+    function fit() { menu.open = wide.matches; }
+    if (wide.addEventListener) { wide.addEventListener("change", fit); }
+    fit();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     languageSwitch();
+    siteMenu();
     oneTap("#actions form");
     oneTap("#register-form");
     householdSuggestions();
