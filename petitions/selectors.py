@@ -6,6 +6,8 @@ from django.db.models import Prefetch, QuerySet
 
 from governance.access import Viewer, get_visible_or_404, restrict, reveal_personal_data
 from governance.models import User
+from grids.geo import grids_containing
+from grids.models import Grid
 
 from . import queues
 from .filters import PetitionFilterSet
@@ -55,3 +57,19 @@ def reporter_phone_visible(user: Viewer, petition: Petition) -> bool:
         return False
     fields = ",".join(f for f in ("reporter_name", "reporter_phone") if getattr(petition, f))
     return reveal_personal_data(user, petition, fields)
+
+
+def grid_suggested_by_point(user: Viewer, petition: Petition) -> Grid | None:
+    """A grid in the user's scope whose boundary holds the petition's point, when not its own grid.
+
+    A hint for whoever reads the petition (the point may have been taken in the neighbouring grid);
+    nothing is moved. GCJ-02 and WGS-84 are treated alike (``grids.geo``).
+    """
+    if petition.latitude is None or petition.longitude is None:
+        return None
+    holding = grids_containing(
+        restrict(user, Grid.objects.order_by("code")), float(petition.latitude), float(petition.longitude)
+    )
+    if holding.filter(pk=petition.grid_id).exists():
+        return None
+    return holding.first()

@@ -40,7 +40,7 @@ from grids.models import Grid
 from . import metrics, queues, reports, services, workflow
 from .forms import PetitionRegisterForm, step_form
 from .models import Category, Channel, Notification, Petition, ServiceArea, Status
-from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
+from .selectors import grid_suggested_by_point, petition_detail_for, petition_list_for, reporter_phone_visible
 from .steps import STEPS
 
 PAGE_SIZE = 20
@@ -158,6 +158,7 @@ def _detail_page(
         "phone_whole": reporter_phone_visible(user, petition),
         "timeline": [{"event": e, "label": workflow.action_label(e.action)} for e in petition.events.all()],
         "follow_ups": list(petition.follow_ups.all()),
+        "point_grid": grid_suggested_by_point(user, petition),
         "action_forms": action_forms,
         "open_key": open_key,
     }
@@ -286,7 +287,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             }
         )
     tables = []
-    for name in ("children", "departments", "categories", "weekly", "workers", "overdue"):
+    for name in ("children", "departments", "categories", "channels", "weekly", "workers", "overdue"):
         table = reports.TABLES[name]
         body = list(reports.rows(table, data))
         source = data[table.source]

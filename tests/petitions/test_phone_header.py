@@ -19,7 +19,7 @@ def test_the_header_takes_one_line_on_a_phone_and_the_menu_opens(
     page = sign_in(browser, base, "worker", viewport=PHONE)
     header = page.locator("header").bounding_box()
     assert header is not None and header["height"] <= 64, header
-    links = page.locator("#site-menu a[href='%s']" % reverse("petitions:dashboard"))
+    links = page.locator(f"#site-menu a[href='{reverse('petitions:dashboard')}']")
     assert not links.is_visible()  # folded away until asked for
     page.locator("#site-menu summary").click()
     assert links.is_visible()
@@ -40,5 +40,5 @@ def test_the_header_takes_one_line_on_a_phone_and_the_menu_opens(
 
     # A wide screen shows the links inline, with no menu button.
     wide = sign_in(browser, base, "official")
-    assert wide.locator("#site-menu a[href='%s']" % reverse("petitions:list")).is_visible()
+    assert wide.locator(f"#site-menu a[href='{reverse('petitions:list')}']").is_visible()
     assert not wide.locator("#site-menu summary").is_visible()
