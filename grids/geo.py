@@ -12,7 +12,7 @@ comes later.
 
 from collections.abc import Iterable
 from itertools import pairwise
-from typing import Any
+from typing import Any, SupportsFloat
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -84,8 +84,10 @@ def _in_rings(rings: Iterable[Ring], lng: float, lat: float) -> bool:
     return inside
 
 
-def contains(boundary: Any, latitude: float, longitude: float) -> bool:
-    """Whether the point lies inside ``boundary`` (even-odd rule); False for no or a broken boundary."""
+def contains(boundary: Any, latitude: SupportsFloat | None, longitude: SupportsFloat | None) -> bool:
+    """Whether the point lies inside ``boundary`` (even-odd rule); False for no point or no or a broken boundary."""
+    if latitude is None or longitude is None:
+        return False
     try:
         rings = boundary_rings(boundary)
     except ValidationError:
