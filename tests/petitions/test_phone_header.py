@@ -42,3 +42,26 @@ def test_the_header_takes_one_line_on_a_phone_and_the_menu_opens(
     wide = sign_in(browser, base, "official")
     assert wide.locator(f"#site-menu a[href='{reverse('petitions:list')}']").is_visible()
     assert not wide.locator("#site-menu summary").is_visible()
+
+
+def test_the_phone_fills_the_point_and_the_grid_holding_it(
+    world: World, live_server: Any, browser: Any  # noqa: F811
+) -> None:
+    """"Use my position": the browser's point (WGS-84) fills the form and picks the grid whose boundary holds it."""
+    world.other_grid_same_street.boundary = {
+        "type": "Polygon", "coordinates": [[[126.0, 45.0], [126.1, 45.0], [126.1, 45.1], [126.0, 45.1], [126.0, 45.0]]],
+    }
+    world.other_grid_same_street.save()
+    base = live_server.url
+    page = sign_in(browser, base, "official", viewport=PHONE)
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 45.05, "longitude": 126.05})
+    page.goto(f"{base}{reverse('petitions:register')}")
+    page.locator("#locate").click()
+    page.wait_for_function(
+        "code => document.getElementById('id_grid').value === code", arg=world.other_grid_same_street.code
+    )
+    assert page.locator("#id_latitude").input_value() == "45.050000"
+    assert page.locator("#id_longitude").input_value() == "126.050000"
+    assert page.locator("#id_coordinate_system").input_value() == "wgs84"
+    assert world.other_grid_same_street.name in page.locator("#locate-status").inner_text()
