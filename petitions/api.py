@@ -223,8 +223,10 @@ class PetitionCreateSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.VISIT)
     place = StrictCharField(max_length=Petition._meta.get_field("place").max_length, required=False, allow_blank=True)
     # Both or neither, with the system they came in (GCJ-02 from Chinese map apps); checked by the service.
-    latitude = serializers.FloatField(required=False, allow_null=True, default=None)
-    longitude = serializers.FloatField(required=False, allow_null=True, default=None)
+    latitude = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-90, max_value=90)
+    longitude = serializers.FloatField(
+        required=False, allow_null=True, default=None, min_value=-180, max_value=180
+    )
     coordinate_system = serializers.ChoiceField(choices=CoordinateSystem.choices, required=False, allow_blank=True)
 
 
