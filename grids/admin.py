@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
@@ -50,6 +51,8 @@ class GridAdmin(ScopedModelAdmin):
     autocomplete_fields = ("branch",)
     list_select_related = ("branch",)
     inlines = [GridAssignmentInline]
+    # The boundary is GeoJSON text: a wide box, checked on save (``geo.validate_boundary``).
+    formfield_overrides = {models.JSONField: {"widget": forms.Textarea(attrs={"rows": 6, "cols": 80})}}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Grid]:
         return super().get_queryset(request).annotate(households_n=Count("buildings__households"))

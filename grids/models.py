@@ -10,6 +10,7 @@ from governance.access import Scope, ScopedQuerySet
 from parties.models import GRID_LEVEL_KINDS, HOUSEHOLD_KINDS, Member, Organization
 
 from .fields import PersonalDataField
+from .geo import validate_boundary
 from .identity import mask_id_card, mask_phone
 
 
@@ -30,6 +31,17 @@ class Grid(models.Model):
         on_delete=models.PROTECT,
         related_name="grids",
         limit_choices_to={"kind__in": sorted(GRID_LEVEL_KINDS)},
+    )
+    # Where the grid lies: a GeoJSON Polygon or MultiPolygon ([longitude, latitude]), edited in admin
+    # as text; a petition's point inside it suggests this grid (``geo``).
+    boundary = models.JSONField(
+        _("boundary (GeoJSON)"),
+        null=True,
+        blank=True,
+        validators=[validate_boundary],
+        help_text=_('A GeoJSON Polygon or MultiPolygon, positions as [longitude, latitude], e.g. '
+                    '{"type": "Polygon", "coordinates": [[[126.01, 45.02], [126.03, 45.02], [126.03, 45.04], '
+                    '[126.01, 45.02]]]}'),
     )
 
     objects = ScopedQuerySet.as_manager()

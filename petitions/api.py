@@ -46,7 +46,17 @@ from parties.models import Kind
 from . import idempotency, services, steps
 from .filters import PetitionFilterSet
 from .metrics import COUNTS, PRESETS, RATES, WEEKLY_COUNTS, dashboard_for, period
-from .models import Category, Petition, PetitionEvent, Priority, Satisfaction, ServiceArea, Status
+from .models import (
+    Category,
+    Channel,
+    CoordinateSystem,
+    Petition,
+    PetitionEvent,
+    Priority,
+    Satisfaction,
+    ServiceArea,
+    Status,
+)
 from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
 from .steps import NOTE_MAX, STEPS
 
@@ -85,6 +95,11 @@ class ReporterNameField(serializers.Field):
 
 def _moment(**kwargs: Any) -> serializers.DateTimeField:
     return serializers.DateTimeField(read_only=True, **kwargs)
+
+
+class NullIfBlankChoiceField(serializers.ChoiceField):
+    def to_representation(self, value: Any) -> Any:
+        return None if value == "" else super().to_representation(value)
 
 
 class PetitionSerializer(serializers.Serializer):
@@ -132,14 +147,16 @@ class PetitionSerializer(serializers.Serializer):
         read_only=True, help_text="Times reopened after a dissatisfied follow-up."
     )
     escalated = serializers.BooleanField(read_only=True)
+    channel = serializers.ChoiceField(choices=Channel.choices, read_only=True, help_text="How it reached the grid.")
+    place = serializers.CharField(read_only=True, help_text="Where, in words.")
+    latitude = serializers.FloatField(read_only=True, allow_null=True, help_text="As it came, in coordinate_system.")
+    longitude = serializers.FloatField(read_only=True, allow_null=True, help_text="As it came, in coordinate_system.")
+    coordinate_system = NullIfBlankChoiceField(
+        choices=CoordinateSystem.choices, read_only=True, allow_null=True, help_text="null without a point."
+    )
 
     def get_overdue(self, petition: Petition) -> bool:
         return petition.is_overdue
-
-
-class NullIfBlankChoiceField(serializers.ChoiceField):
-    def to_representation(self, value: Any) -> Any:
-        return None if value == "" else super().to_representation(value)
 
 
 class PetitionEventSerializer(serializers.ModelSerializer[PetitionEvent]):
@@ -203,6 +220,14 @@ class PetitionCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="The household's id, if the request is about one household of the grid.",
     )
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.VISIT)
+    place = StrictCharField(max_length=Petition._meta.get_field("place").max_length, required=False, allow_blank=True)
+    # Both or neither, with the system they came in (GCJ-02 from Chinese map apps); checked by the service.
+    latitude = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-90, max_value=90)
+    longitude = serializers.FloatField(
+        required=False, allow_null=True, default=None, min_value=-180, max_value=180
+    )
+    coordinate_system = serializers.ChoiceField(choices=CoordinateSystem.choices, required=False, allow_blank=True)
 
 
 def _step_field(field: steps.Field) -> serializers.Field:
@@ -586,6 +611,17 @@ def _dashboard_serializer() -> serializers.Serializer:
                         name="DashboardStatusCounts",
                         fields={status: serializers.IntegerField() for status in Status.values},
                     ),
+                },
+            ),
+            "channels": inline_serializer(
+                name="DashboardChannel",
+                many=True,
+                fields={
+                    "channel": serializers.ChoiceField(choices=Channel.choices),
+                    "name": serializers.CharField(),
+                    "registered": serializers.IntegerField(help_text="Registered in the period."),
+                    "open": serializers.IntegerField(help_text="Of those, still open now."),
+                    "overdue": serializers.IntegerField(help_text="Overdue now, whenever registered."),
                 },
             ),
             "overdue_list": inline_serializer(

@@ -5,6 +5,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -13,8 +14,8 @@ from governance.access import subtree_q
 from governance.api.fields import MAX_ID
 from grids.models import Grid
 
-from . import metrics
-from .models import Petition, PetitionQuerySet, Status
+from . import metrics, queues
+from .models import Channel, Petition, PetitionQuerySet, Status
 
 OUTCOMES = (("on_time", _("on time")), ("late", _("late")))
 
@@ -41,6 +42,11 @@ class PetitionFilterSet(django_filters.FilterSet):
     category = django_filters.CharFilter(label=_("category"), field_name="category__code")
     overdue = django_filters.BooleanFilter(label=_("overdue"), method="filter_overdue")
     q = django_filters.CharFilter(label=_("number or title"), method="filter_q")
+    channel = django_filters.ChoiceFilter(label=_("channel"), choices=Channel.choices)
+    # A work queue (``queues``): the same condition the home page counts; the list sorts by deadline.
+    queue = django_filters.ChoiceFilter(
+        label=_("work queue"), choices=[(q.key, q.label) for q in queues.QUEUES.values()], method="filter_queue"
+    )
     # The petitions behind a dashboard figure (``metrics.petitions_behind``): a step in a period.
     stage = django_filters.ChoiceFilter(label=_("step"), choices=list(metrics.STAGES.items()), method="filter_stage")
     since = django_filters.DateFilter(label=_("first day of the period"), method="read_with_stage_day")
@@ -52,9 +58,13 @@ class PetitionFilterSet(django_filters.FilterSet):
         model = Petition
         form = PetitionFilterForm
         fields = [
-            "status", "node", "grid", "department", "category", "overdue", "q",
+            "status", "node", "grid", "department", "category", "overdue", "q", "channel", "queue",
             "stage", "since", "until", "outcome", "satisfied",
         ]
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user if user is not None else getattr(self.request, "user", None)
 
     # The typed hints tell the API schema what each parameter is; ``filter_stage`` reads them all.
     def read_with_stage_day(self, queryset: QuerySet[Petition], name: str, value: dt.date) -> QuerySet[Petition]:
@@ -92,6 +102,11 @@ class PetitionFilterSet(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.overdue() if value else queryset.not_overdue()
+
+    def filter_queue(self, queryset: QuerySet[Petition], name: str, value: str) -> QuerySet[Petition]:
+        if not value:
+            return queryset
+        return queryset.filter(queues.condition(value, self.user or AnonymousUser()))
 
     def filter_q(self, queryset: QuerySet[Petition], name: str, value: str) -> QuerySet[Petition]:
         value = value.strip()

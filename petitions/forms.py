@@ -17,7 +17,7 @@ from governance.models import Department
 from grids.models import Grid, GridAssignment, Household
 
 from . import steps
-from .models import Category, Petition, Priority, Satisfaction, ServiceArea
+from .models import Category, Channel, CoordinateSystem, Petition, Priority, Satisfaction, ServiceArea
 from .steps import NOTE_MAX
 
 # A grid holds a few hundred households; suggesting them is cheap for a worker's one or two grids,
@@ -73,6 +73,25 @@ class PetitionRegisterForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "inputmode": "numeric", "autocomplete": "off"}),
     )
 
+    # Left out (an older page, a script), it is the worker's visit, as before channels were recorded.
+    channel = forms.ChoiceField(label=_("channel"), choices=Channel.choices, initial=Channel.VISIT, required=False)
+    place = forms.CharField(
+        label=_("place"),
+        required=False,
+        max_length=Petition._meta.get_field("place").max_length,
+        help_text=_("e.g. the north gate of 3栋, the lane behind the market"),
+    )
+    # The point as the phone reported it: the service checks the pair and the system together.
+    latitude = forms.FloatField(
+        label=_("latitude"), required=False, widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"})
+    )
+    longitude = forms.FloatField(
+        label=_("longitude"), required=False, widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"})
+    )
+    coordinate_system = forms.ChoiceField(
+        label=_("coordinate system"), required=False, choices=[("", "---------"), *CoordinateSystem.choices]
+    )
+
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
@@ -107,6 +126,9 @@ class PetitionRegisterForm(forms.Form):
         for grid_code, building, room in rows:
             out[grid_code].append(f"{building} {room}")
         return out
+
+    def clean_channel(self) -> str:
+        return self.cleaned_data.get("channel") or Channel.VISIT
 
     def clean_category(self) -> Category:
         category = self.categories.get(self.cleaned_data["category"])

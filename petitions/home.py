@@ -5,7 +5,7 @@ from typing import Any
 from governance.access import restrict
 from governance.home import register_panel
 
-from . import workflow
+from . import queues, workflow
 from .models import Notification, Petition, Status
 
 NOTICES_SHOWN = 3
@@ -21,3 +21,12 @@ def petitions_panel(user: Any) -> dict[str, Any]:
     dispatches = user.sees_everything or user.role in workflow.TRANSITIONS["dispatch"].roles
     reported = restrict(user, Petition.objects.filter(status=Status.REPORTED)).count() if dispatches else 0
     return {"unread": unread, "notices": notices, "can_register": workflow.may_register(user), "reported": reported}
+
+
+@register_panel("petitions/_queues.html", order=5)
+def queues_panel(user: Any) -> dict[str, Any] | None:
+    """The user's work queues (工作台), each count one tap from its list (``queues``): one query."""
+    counted = queues.counts(user)
+    if not counted:
+        return None
+    return {"queues": [{"key": q.key, "label": q.label, "count": n} for q, n in counted]}

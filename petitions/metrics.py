@@ -62,6 +62,7 @@ from parties.models import Kind, Organization
 from .models import (
     OPEN_STATUSES,
     SATISFIED_LEVELS,
+    Channel,
     DailyFigure,
     DailyFigureRefresh,
     FollowUp,
@@ -349,7 +350,7 @@ def dashboard_for(
     Returns JSON-serialisable data with the keys ``node``, ``since``, ``until``, ``totals``,
     ``rates``, ``children``, ``departments``, ``categories``, ``weekly`` and, added later,
     ``previous`` (the period before, its totals and rates), ``trail`` (the breadcrumb up to the
-    scope), ``grid``, ``status_by_area``, ``overdue_list``, ``warnings`` and ``workers``.
+    scope), ``grid``, ``status_by_area``, ``channels``, ``overdue_list``, ``warnings`` and ``workers``.
     """
     since, until = period(since, until)
     if not isinstance(user, User) or not user.is_active:
@@ -408,6 +409,7 @@ def dashboard_for(
         "grid": _grid_label(place.grid),
         "trail": _trail(user, place),
         "status_by_area": _status_by_area(petitions, start, end),
+        "channels": _by_channel(petitions, start, end, now),
         "overdue_list": _overdue_list(petitions, now),
         "warnings": _warnings(petitions, now),
         "workers": _workers(user, place, events, follow_ups, petitions, start, end, now),
@@ -906,6 +908,28 @@ def _status_by_area(petitions: QuerySet[Petition], start: dt.datetime, end: dt.d
     for row in rows:
         areas.setdefault(row["category__service_area"], dict.fromkeys(Status.values, 0))[row["status"]] = row["count"]
     return [{"service_area": area, "statuses": counts} for area, counts in sorted(areas.items())]
+
+
+def _by_channel(
+    petitions: QuerySet[Petition], start: dt.datetime, end: dt.datetime, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """Every channel (受理渠道): petitions registered by it in the period, those still open, and overdue now."""
+    in_period = Q(registered_at__gte=start, registered_at__lt=end)
+    rows: dict[str, dict[str, Any]] = {
+        row["channel"]: dict(row)
+        for row in petitions.order_by()
+        .values("channel")
+        .annotate(
+            registered=Count("pk", filter=in_period),
+            open=Count("pk", filter=in_period & Q(status__in=OPEN_STATUSES)),
+            overdue=Count("pk", filter=overdue_q(now)),
+        )
+    }
+    empty = {"registered": 0, "open": 0, "overdue": 0}
+    return [
+        {"channel": code, "name": str(label), **{k: rows.get(code, empty)[k] for k in empty}}
+        for code, label in Channel.choices
+    ]
 
 
 def _overdue_list(petitions: QuerySet[Petition], now: dt.datetime) -> list[dict[str, Any]]:

@@ -93,6 +93,17 @@ TABLES = {
             (NAME, REGISTERED, RESOLVED, OVERDUE, ON_TIME, RESOLUTION, SATISFACTION),
         ),
         Table(
+            "channels",
+            gettext_lazy("By channel"),
+            "channels",
+            (
+                NAME,
+                Column("registered", gettext_lazy("Registered"), behind={"stage": "registered"}),
+                Column("open", gettext_lazy("Still open")),
+                Column("overdue", gettext_lazy("Overdue now"), behind={"overdue": "true"}),
+            ),
+        ),
+        Table(
             "weekly",
             gettext_lazy("Weekly trend"),
             "weekly",
@@ -166,6 +177,8 @@ def row_filters(table: str, row: Mapping[str, Any], data: Mapping[str, Any]) -> 
         where["department"] = row["code"]
     elif table == "categories":
         where["category"] = row["code"]
+    elif table == "channels":
+        where["channel"] = row["channel"]
     elif table == "weekly":
         where["since"], where["until"] = row["start"], row["end"]
     return where

@@ -6,17 +6,27 @@ from django.db.models import Prefetch, QuerySet
 
 from governance.access import Viewer, get_visible_or_404, restrict, reveal_personal_data
 from governance.models import User
+from grids.geo import grids_containing
+from grids.models import Grid
 
+from . import queues
 from .filters import PetitionFilterSet
 from .models import Petition, PetitionEvent
 
 
 def petition_list_for(user: Viewer, params: Any = None) -> tuple[PetitionFilterSet, QuerySet[Petition]]:
-    """The petitions ``user`` may see, filtered by ``params`` (status, node, grid, ...), newest first."""
+    """The petitions ``user`` may see, filtered by ``params`` (status, node, grid, ...), newest first.
+
+    A work queue (``queue``) lists soonest deadline first.
+    """
     base = restrict(user, Petition.objects.all()).select_related("grid", "category", "department")
-    filterset = PetitionFilterSet(params or None, queryset=base)
+    filterset = PetitionFilterSet(params or None, queryset=base, user=user)
     # An unbound filter set (no parameters at all) is "not valid" but means "no filters".
-    queryset = filterset.qs if not filterset.is_bound or filterset.is_valid() else base.none()
+    valid = not filterset.is_bound or filterset.is_valid()
+    queryset = filterset.qs if valid else base.none()
+    # A work queue is worked through by deadline, the soonest first; other lists newest first.
+    if valid and filterset.is_bound and filterset.form.cleaned_data.get("queue"):
+        return filterset, queues.by_deadline(queryset)
     return filterset, queryset.order_by("-registered_at", "-id")
 
 
@@ -47,3 +57,19 @@ def reporter_phone_visible(user: Viewer, petition: Petition) -> bool:
         return False
     fields = ",".join(f for f in ("reporter_name", "reporter_phone") if getattr(petition, f))
     return reveal_personal_data(user, petition, fields)
+
+
+def grid_suggested_by_point(user: Viewer, petition: Petition) -> Grid | None:
+    """A grid in the user's scope whose boundary holds the petition's point, when not its own grid.
+
+    A hint for whoever reads the petition (the point may have been taken in the neighbouring grid);
+    nothing is moved. GCJ-02 and WGS-84 are treated alike (``grids.geo``).
+    """
+    if petition.latitude is None or petition.longitude is None:
+        return None
+    holding = grids_containing(
+        restrict(user, Grid.objects.order_by("code")), float(petition.latitude), float(petition.longitude)
+    )
+    if holding.filter(pk=petition.grid_id).exists():
+        return None
+    return holding.first()

@@ -5,6 +5,7 @@ step registry (``steps``) passes a validated body straight through.
 """
 
 import datetime as dt
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -24,6 +25,8 @@ from .deadlines import Deadline, add_hours, working_days_deadline, working_hours
 from .models import (
     SATISFIED_LEVELS,
     Category,
+    Channel,
+    CoordinateSystem,
     Extension,
     FollowUp,
     Petition,
@@ -79,15 +82,23 @@ def petition_register(
     household: Household | None = None,
     reporter_name: str = "",
     reporter_phone: str = "",
+    channel: str = Channel.VISIT,
+    place: str = "",
+    latitude: float | Decimal | None = None,
+    longitude: float | Decimal | None = None,
+    coordinate_system: str = "",
 ) -> Petition:
     """Log a resident's request on a grid (网格吹哨). The grid must lie in the actor's scope.
+
+    It may carry the channel it came by, a free-text place and a point (``point_errors``: both
+    coordinates or neither, in range, with the coordinate system it came in; kept as it came).
 
     Checks first (reads only), then ``workflow.start`` writes the petition and its first event.
     Department staff may not (``PermissionDenied``): they receive petitions, they do not log them.
     """
     errors: dict[str, str] = {}
     if not workflow.may_register(actor):
-        raise PermissionDenied(_("Department staff cannot register petitions."))
+        raise PermissionDenied(workflow.refusal_to_register(actor))
     if not restrict(actor, Grid.objects.filter(pk=grid.pk)).exists():
         errors["grid"] = _("This grid is not in your area.")
     if not category.is_active:
@@ -99,6 +110,9 @@ def petition_register(
         errors["reporter_phone"] = _("Enter an 11-digit mobile number, e.g. 13812345678.")
     if priority not in Priority.values:
         errors["priority"] = _("Choose normal or urgent.")
+    if channel not in Channel.values:
+        errors["channel"] = _("Choose a channel from the list.")
+    latitude, longitude, coordinate_system = _point(latitude, longitude, coordinate_system, errors)
     # A TextField's max_length is not checked by full_clean(); without this a 100 KB text is stored.
     limit = Petition._meta.get_field("description").max_length
     if limit is not None and len((description or "").strip()) > limit:
@@ -112,6 +126,11 @@ def petition_register(
         household=household,
         reporter_name=(reporter_name or "").strip(),
         reporter_phone=reporter_phone,
+        channel=channel,
+        place=(place or "").strip(),
+        latitude=latitude,
+        longitude=longitude,
+        coordinate_system=coordinate_system,
         registered_by=actor,
         registered_at=timezone.now(),
     )
@@ -126,6 +145,35 @@ def petition_register(
     petition.resolve_due, petition.due_provisional = resolve.at, resolve.provisional
     petition.resolve_started_at = petition.registered_at
     return workflow.start(petition=petition, actor=actor)
+
+
+_SIX_PLACES = Decimal("0.000001")
+
+
+def _point(
+    latitude: float | Decimal | None, longitude: float | Decimal | None, system: str, errors: dict[str, str]
+) -> tuple[Decimal | None, Decimal | None, str]:
+    """The point as stored (six decimals, about 0.1 m), or the errors naming each field.
+
+    Both coordinates or neither; latitude within ±90, longitude within ±180; the coordinate system
+    it came in is required with a point (a phone's browser reports WGS-84, Chinese map apps GCJ-02).
+    Without a point a coordinate system means nothing and is not kept.
+    """
+    if latitude is None and longitude is None:
+        return None, None, ""
+    if latitude is None:
+        errors["latitude"] = _("Give the latitude with the longitude, or neither.")
+    elif not -90 <= latitude <= 90:
+        errors["latitude"] = _("The latitude lies between -90 and 90 degrees.")
+    if longitude is None:
+        errors["longitude"] = _("Give the longitude with the latitude, or neither.")
+    elif not -180 <= longitude <= 180:
+        errors["longitude"] = _("The longitude lies between -180 and 180 degrees.")
+    if system not in CoordinateSystem.values:
+        errors["coordinate_system"] = _("Say which coordinate system the point is in (GCJ-02, WGS-84 or BD-09).")
+    if latitude is None or longitude is None or "latitude" in errors or "longitude" in errors:
+        return None, None, system
+    return Decimal(str(latitude)).quantize(_SIX_PLACES), Decimal(str(longitude)).quantize(_SIX_PLACES), system
 
 
 def petition_report(*, actor: User, petition_id: int, note: str) -> Petition:

@@ -37,10 +37,10 @@ from governance.access import restrict
 from governance.models import Department
 from grids.models import Grid
 
-from . import metrics, reports, services, workflow
+from . import metrics, queues, reports, services, workflow
 from .forms import PetitionRegisterForm, step_form
-from .models import Category, Notification, Petition, ServiceArea, Status
-from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
+from .models import Category, Channel, Notification, Petition, ServiceArea, Status
+from .selectors import grid_suggested_by_point, petition_detail_for, petition_list_for, reporter_phone_visible
 from .steps import STEPS
 
 PAGE_SIZE = 20
@@ -94,7 +94,11 @@ def petition_list(request: HttpRequest) -> HttpResponse:
         "grid_as_text": len(grids) > GRID_SELECT_MAX,
         "categories": list(restrict(user, Category.objects.order_by("service_area", "code"))),
         "departments": departments,
-        "filtered": any(request.GET.get(k) for k in ("status", "grid", "category", "department", "overdue", "q")),
+        "filtered": any(
+            request.GET.get(k) for k in ("status", "grid", "category", "department", "overdue", "q", "channel")
+        ),
+        "channels": Channel.choices,
+        "queue": queues.QUEUES.get(request.GET.get("queue") or ""),
         "can_register": can_register,
     }
     return render(request, "petitions/list.html", context)
@@ -108,7 +112,7 @@ def petition_register(request: HttpRequest) -> HttpResponse:
     """登记诉求: log a resident's request on a grid in the user's scope."""
     user = request.user
     if not workflow.may_register(user):  # type: ignore[arg-type]
-        return _refused(request, _("Department staff cannot register petitions."))
+        return _refused(request, workflow.refusal_to_register(user))  # type: ignore[arg-type]
     form = PetitionRegisterForm(request.POST if request.method == "POST" else None, user=user)
     status = 200
     if request.method == "POST":
@@ -154,6 +158,7 @@ def _detail_page(
         "phone_whole": reporter_phone_visible(user, petition),
         "timeline": [{"event": e, "label": workflow.action_label(e.action)} for e in petition.events.all()],
         "follow_ups": list(petition.follow_ups.all()),
+        "point_grid": grid_suggested_by_point(user, petition),
         "action_forms": action_forms,
         "open_key": open_key,
     }
@@ -282,7 +287,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             }
         )
     tables = []
-    for name in ("children", "departments", "categories", "weekly", "workers", "overdue"):
+    for name in ("children", "departments", "categories", "channels", "weekly", "workers", "overdue"):
         table = reports.TABLES[name]
         body = list(reports.rows(table, data))
         source = data[table.source]

@@ -117,8 +117,21 @@ def action_label(action: str) -> object:
 
 
 def may_register(user: User) -> bool:
-    """Whether ``user`` may log petitions: everyone but department staff (they receive them)."""
-    return not user.is_department_staff
+    """Whether ``user`` may log petitions: those with a place on the chain or the whole district.
+
+    Not department staff (they receive petitions), and not an account with no scope at all (a party
+    member signed in for the micro-wishes): no grid lies in its area.
+    """
+    if not user.is_authenticated:
+        return False
+    return user.sees_everything or (not user.is_department_staff and user.scope_node_id is not None)
+
+
+def refusal_to_register(user: User) -> str:
+    """Why ``user`` may not log petitions (``may_register`` said no)."""
+    if user.is_department_staff:
+        return _("Department staff cannot register petitions.")
+    return _("Your account has no area on the chain, so it cannot register petitions.")
 
 
 def may(user: User, petition: Petition, action: str) -> bool:
@@ -220,5 +233,5 @@ def start(*, petition: Petition, actor: User) -> Petition:
 
 __all__ = [
     "REGISTER", "TRANSITIONS", "Transition", "TransitionNotAllowed",
-    "action_label", "apply", "may", "may_register", "start",
+    "action_label", "apply", "may", "may_register", "refusal_to_register", "start",
 ]

@@ -13,7 +13,7 @@ class TestDashboard:
         body = token_client(world.official).get("/api/v1/dashboard/").json()
         assert set(body) == {
             "node", "since", "until", "totals", "rates", "children", "departments", "categories", "weekly",
-            "previous", "grid", "trail", "status_by_area", "overdue_list", "warnings", "workers", "as_of",
+            "previous", "grid", "trail", "status_by_area", "channels", "overdue_list", "warnings", "workers", "as_of",
         }
         assert body["node"]["id"] == world.street.pk
         assert body["totals"]["registered"] == 1

@@ -154,6 +154,12 @@ def _point_at_world(case: Any, rng: random.Random, *, linked: bool = False) -> N
             body.update(grid=REAL.grid, category=REAL.category)
             body["household"] = rng.choice([None, *REAL.households])
             body["reporter_phone"] = rng.choice(["", "13812345678", "15900001111"])
+            # A point is both coordinates with the system they came in, or neither: a rule, not a type.
+            if body.get("latitude") is None or body.get("longitude") is None:
+                body.pop("latitude", None)
+                body.pop("longitude", None)
+            else:
+                body["coordinate_system"] = body.get("coordinate_system") or rng.choice(["gcj02", "wgs84"])
         if "department" in body:
             body["department"] = REAL.department
         if "proposed_due" in body:  # after the current deadline: a rule, not a type
@@ -164,6 +170,9 @@ def _point_at_world(case: Any, rng: random.Random, *, linked: bool = False) -> N
                 body["solved"] = rng.choice([True, False])
             if not body.get("satisfaction"):
                 body["satisfaction"] = rng.choice(["very_satisfied", "satisfied", "dissatisfied"])
+    # The grids' point filter: "latitude,longitude" in range (a rule the string type cannot say).
+    if path == "/api/v1/grids/" and case.query and "point" in case.query:
+        case.query["point"] = rng.choice(["45.05,126.05", "-33.9,151.2", "0,0"])
     # The list's figure filters (stage, since, until) follow the dashboard's period rules.
     if path in ("/api/v1/dashboard/", "/api/v1/petitions/") and case.method.upper() == "GET" and case.query:
         _a_period_in_order(case.query)

@@ -238,3 +238,18 @@ def test_the_history_holds_every_road_of_the_loop(seeded: str) -> None:
     for petition in Petition.objects.filter(rehandle_count__gt=0)[:5]:
         moments = list(petition.events.order_by("id").values_list("at", flat=True))
         assert moments == sorted(moments)
+
+
+def test_the_demo_has_places_channels_and_queues(seeded: str, client: Client) -> None:
+    """Issue 8: boundaries and points place the petitions; each role's home opens on its queues."""
+    from grids.geo import contains
+    from petitions.models import Channel, Petition
+
+    pinned = Petition.objects.exclude(latitude=None).select_related("grid")
+    assert pinned.exists() and all(contains(p.grid.boundary, p.latitude, p.longitude) for p in pinned)
+    assert set(Petition.objects.values_list("channel", flat=True)) == set(Channel.values)
+    for username in ("official", "worker", "dept"):
+        client.force_login(User.objects.get(username=username))
+        assert 'id="queues"' in client.get(reverse("home")).content.decode()
+    client.force_login(User.objects.get(username="member"))  # a party member: no grid to log petitions on
+    assert reverse("petitions:register") not in client.get(reverse("home")).content.decode()

@@ -250,7 +250,7 @@ def test_the_answer_is_json_with_the_agreed_keys(history: History) -> None:
     assert set(d) == {
         "node", "since", "until", "totals", "rates", "children", "departments", "categories", "weekly",
         # added by issue 13; the first nine keep their meaning
-        "previous", "grid", "trail", "status_by_area", "overdue_list", "warnings", "workers", "as_of",
+        "previous", "grid", "trail", "status_by_area", "channels", "overdue_list", "warnings", "workers", "as_of",
     }
     assert json.loads(json.dumps(d)) == d
 
