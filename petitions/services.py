@@ -13,17 +13,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from governance.access import restrict
+from governance.access import get_visible_or_404, restrict
 from governance.exceptions import TransitionNotAllowed
 from governance.models import Department, User
 from grids.identity import is_valid_phone
-from grids.models import Grid, Household
+from grids.models import Grid, Household, Patrol
 
 from . import workflow
 from .deadlines import Deadline, add_hours, working_days_deadline, working_hours_deadline
 from .models import (
     SATISFIED_LEVELS,
     Category,
+    Channel,
     Extension,
     FollowUp,
     Petition,
@@ -79,6 +80,9 @@ def petition_register(
     household: Household | None = None,
     reporter_name: str = "",
     reporter_phone: str = "",
+    channel: str = Channel.VISIT,
+    place: str = "",
+    patrol: Patrol | None = None,
 ) -> Petition:
     """Log a resident's request on a grid (网格吹哨). The grid must lie in the actor's scope.
 
@@ -99,6 +103,10 @@ def petition_register(
         errors["reporter_phone"] = _("Enter an 11-digit mobile number, e.g. 13812345678.")
     if priority not in Priority.values:
         errors["priority"] = _("Choose normal or urgent.")
+    if channel not in Channel.values:
+        errors["channel"] = _("Choose a channel from the list.")
+    if patrol is not None and (patrol.grid_id != grid.pk or channel != Channel.PATROL):
+        errors["grid"] = _("A problem found on a patrol is registered on the patrol's grid.")
     # A TextField's max_length is not checked by full_clean(); without this a 100 KB text is stored.
     limit = Petition._meta.get_field("description").max_length
     if limit is not None and len((description or "").strip()) > limit:
@@ -112,11 +120,14 @@ def petition_register(
         household=household,
         reporter_name=(reporter_name or "").strip(),
         reporter_phone=reporter_phone,
+        channel=channel,
+        place=(place or "").strip(),
+        patrol=patrol,
         registered_by=actor,
         registered_at=timezone.now(),
     )
     try:
-        petition.full_clean(exclude=["registered_by", "grid", "category", "household"])
+        petition.full_clean(exclude=["registered_by", "grid", "category", "household", "patrol"])
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, messages[0])
@@ -126,6 +137,38 @@ def petition_register(
     petition.resolve_due, petition.due_provisional = resolve.at, resolve.provisional
     petition.resolve_started_at = petition.registered_at
     return workflow.start(petition=petition, actor=actor)
+
+
+def petition_register_from_patrol(
+    *,
+    actor: User,
+    patrol_id: int,
+    category: Category,
+    title: str,
+    description: str,
+    priority: str = Priority.NORMAL,
+    household: Household | None = None,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+) -> Petition:
+    """A problem found on a patrol becomes a petition in one step (巡查发现): on the patrol's grid,
+    channel ``patrol``, the patrol's place copied, linked back to the patrol. 404 for a patrol the
+    actor may not see."""
+    patrol = get_visible_or_404(actor, Patrol.objects.select_related("grid"), pk=patrol_id)
+    return petition_register(
+        actor=actor,
+        grid=patrol.grid,
+        category=category,
+        title=title,
+        description=description,
+        priority=priority,
+        household=household,
+        reporter_name=reporter_name,
+        reporter_phone=reporter_phone,
+        channel=Channel.PATROL,
+        place=patrol.problem_place,
+        patrol=patrol,
+    )
 
 
 def petition_report(*, actor: User, petition_id: int, note: str) -> Petition:
