@@ -186,6 +186,4 @@ def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
         user, Visit.objects.select_related("household__building__grid", "visited_by", "key_population"), pk=pk
     )
     whole = reveal_personal_data(user, visit, "learned,follow_up")
-    response = render(request, "grids/visit_detail.html", {"visit": visit, "whole": whole})
-    response["Cache-Control"] = "no-store"
-    return response
+    return render(request, "grids/visit_detail.html", {"visit": visit, "whole": whole})
