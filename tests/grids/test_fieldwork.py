@@ -103,7 +103,8 @@ class TestPatrolToPetition:
 
         patrol = a_patrol(world, findings="井盖缺失", problem_found=True, problem_place="2栋北侧")
         petition = services.petition_register_from_patrol(
-            actor=world.worker, patrol_id=patrol.pk, category=world.category, title="井盖缺失", description="2栋北侧井盖缺失"
+            actor=world.worker, patrol_id=patrol.pk, category=world.category, title="井盖缺失",
+            description="2栋北侧井盖缺失",
         )
         assert list(patrol.petitions.all()) == [petition]  # type: ignore[attr-defined]
         assert petition.channel == Channel.PATROL and petition.place == "2栋北侧"
