@@ -15,14 +15,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import (
     DateTimeField,
-    DurationField,
-    ExpressionWrapper,
     F,
+    Func,
     Min,
     OuterRef,
     QuerySet,
     Subquery,
-    Value,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -33,7 +31,6 @@ from governance.models import User
 
 from .models import Grid, Household, HouseholdKeyPopulation, KeyPopulation, Patrol, Visit
 
-ONE_DAY = dt.timedelta(days=1)
 # A patrol is a walk of a few hours; one recorded as lasting longer is a typing mistake.
 PATROL_MAX_HOURS = 24
 
@@ -162,6 +159,30 @@ def visits_for(user: Viewer) -> QuerySet[Visit]:
     return restrict(user, Visit.objects.select_related("household__building", "visited_by", "key_population"))
 
 
+class PlusDays(Func):
+    """``when`` plus ``days`` whole days, in SQL, on PostgreSQL and on SQLite (the embedded default):
+    Django's duration arithmetic cannot multiply a column of days into an interval on SQLite."""
+
+    arity = 2
+    output_field = DateTimeField()
+
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> tuple[str, tuple[Any, ...]]:
+        when, when_params = compiler.compile(self.source_expressions[0])
+        days, days_params = compiler.compile(self.source_expressions[1])
+        params = (*when_params, *days_params)
+        if connection.vendor == "sqlite":
+            return f"datetime({when}, '+' || {days} || ' days')", params
+        return f"({when} + make_interval(days => {days}))", params
+
+
 def with_visit_due(households: QuerySet[Household]) -> QuerySet[Household]:
     """Households in an active key-population class, annotated: ``interval_days`` (the shortest),
     ``last_visit_at``, ``visit_due_at``. Correlated subqueries, so one query however many rows."""
@@ -173,15 +194,10 @@ def with_visit_due(households: QuerySet[Household]) -> QuerySet[Household]:
         households.annotate(
             interval_days=Subquery(interval.values("m")[:1]),
             last_visit_at=Subquery(last),
-            clock_from=Coalesce(Subquery(last), Subquery(since.values("m")[:1])),
-        )
-        .annotate(
-            visit_due_at=ExpressionWrapper(
-                F("clock_from") + ExpressionWrapper(F("interval_days") * Value(ONE_DAY), output_field=DurationField()),
-                output_field=DateTimeField(),
-            )
         )
         .filter(interval_days__isnull=False)
+        .annotate(visit_due_at=PlusDays(Coalesce(F("last_visit_at"), Subquery(since.values("m")[:1])),
+                                        F("interval_days")))
     )
 
 
