@@ -190,12 +190,15 @@ def with_visit_due(households: QuerySet[Household]) -> QuerySet[Household]:
     interval = active.order_by().values("household").annotate(m=Min("key_population__visit_interval_days"))
     since = active.order_by().values("household").annotate(m=Min("since"))
     last = Visit.objects.filter(household=OuterRef("pk")).order_by("-visited_at").values("visited_at")[:1]
+    # The households in a class first (a semi-join on the links' index), so the per-row subqueries run
+    # for those few hundred, not for every household of a street.
+    classed = HouseholdKeyPopulation.objects.filter(key_population__is_active=True).values("household_id")
     return (
-        households.annotate(
+        households.filter(pk__in=classed)
+        .annotate(
             interval_days=Subquery(interval.values("m")[:1]),
             last_visit_at=Subquery(last),
         )
-        .filter(interval_days__isnull=False)
         .annotate(visit_due_at=PlusDays(Coalesce(F("last_visit_at"), Subquery(since.values("m")[:1])),
                                         F("interval_days")))
     )
