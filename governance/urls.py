@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
-from grids.api import GridListView
+from grids.api import GridListView, PatrolListView, VisitListView
 from parties.api import ChainListView
 from petitions.api import CategoryListView, DashboardView, PetitionViewSet
 
@@ -35,6 +35,8 @@ api_v1 = [
     path("categories/", CategoryListView.as_view(), name="api-categories"),
     path("departments/", DepartmentListView.as_view(), name="api-departments"),
     path("dashboard/", DashboardView.as_view(), name="api-dashboard"),
+    path("patrols/", PatrolListView.as_view(), name="api-patrols"),
+    path("visits/", VisitListView.as_view(), name="api-visits"),
     *router.urls,
 ]
 
@@ -48,6 +50,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("petitions/", include("petitions.urls")),
     path("wishes/", include("parties.urls")),
+    path("grids/", include("grids.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI (vendored) sets inline styles: the one page whose policy allows them (styles only).

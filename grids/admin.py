@@ -20,7 +20,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import Result
 
 from governance.access import reveal_personal_data
-from governance.admin import ScopedModelAdmin
+from governance.admin import ReadOnlyAdminMixin, ScopedModelAdmin
 from governance.spreadsheets import BoundedImportForm
 from parties.admin import NodeInline, register_node_inline
 from parties.models import GRID_LEVEL_KINDS, HOUSEHOLD_KINDS
@@ -28,7 +28,18 @@ from parties.models import GRID_LEVEL_KINDS, HOUSEHOLD_KINDS
 from . import services
 from .identity import id_card_hashes, is_valid_id_card
 from .importers import HouseholdExportResource, HouseholdResidentResource, import_template_xlsx
-from .models import Building, Grid, GridAssignment, Household, MemberResidence, Resident
+from .models import (
+    Building,
+    Grid,
+    GridAssignment,
+    Household,
+    HouseholdKeyPopulation,
+    KeyPopulation,
+    MemberResidence,
+    Patrol,
+    Resident,
+    Visit,
+)
 
 # The residents found by a whole ID-card number, by token (ResidentAdmin.search_view).
 FOUND_SESSION_KEY = "grids_resident_found"
@@ -390,3 +401,51 @@ class GridAssignmentAdmin(ScopedModelAdmin):
     list_filter = ("role",)
     autocomplete_fields = ("grid", "user")
     list_select_related = ("grid", "user")
+
+
+@admin.register(KeyPopulation)
+class KeyPopulationAdmin(ScopedModelAdmin):
+    """Key-population classes (重点人群) and how often their households are visited."""
+
+    list_display = ("code", "name", "visit_interval_days", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("code", "name")
+
+
+@admin.register(HouseholdKeyPopulation)
+class HouseholdKeyPopulationAdmin(ScopedModelAdmin):
+    """Which households are in which class; the visit clock of a never-visited one runs from ``since``."""
+
+    list_display = ("household", "key_population", "since")
+    list_filter = ("key_population",)
+    search_fields = ("household__building__code", "household__building__name", "household__room")
+    autocomplete_fields = ("household",)
+    list_select_related = ("household__building", "key_population")
+
+
+@admin.register(Patrol)
+class PatrolAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    """Patrols are recorded by the workers (their pages); admin reads them."""
+
+    list_display = ("started_at", "grid", "recorded_by", "problem_found")
+    list_filter = ("problem_found",)
+    search_fields = ("grid__code", "grid__name", "recorded_by__username")
+    list_select_related = ("grid", "recorded_by")
+    date_hierarchy = "started_at"
+
+
+@admin.register(Visit)
+class VisitAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    """Household visits, read-only. The list shows no notes; opening one shows them and is logged (PIPL)."""
+
+    list_display = ("visited_at", "household", "key_population", "visited_by", "follow_up_needed")
+    list_filter = ("key_population", "follow_up_needed")
+    search_fields = ("household__building__code", "visited_by__username")
+    list_select_related = ("household__building", "key_population", "visited_by")
+    date_hierarchy = "visited_at"
+
+    def render_change_form(self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        obj = kwargs.get("obj")
+        if obj is not None and obj.pk:
+            reveal_personal_data(request.user, obj, "learned,follow_up")
+        return super().render_change_form(request, context, *args, **kwargs)

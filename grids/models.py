@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -11,7 +12,7 @@ from parties.models import GRID_LEVEL_KINDS, HOUSEHOLD_KINDS, Member, Organizati
 
 from .fields import PersonalDataField
 from .geo import validate_boundary
-from .identity import mask_id_card, mask_phone
+from .identity import mask_id_card, mask_name, mask_phone
 
 
 class Grid(models.Model):
@@ -182,6 +183,10 @@ class Resident(models.Model):
     def masked_id_card(self) -> str:
         return mask_id_card(self.id_card)
 
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
 
 class GridAssignment(models.Model):
     """A member of staff assigned to a grid with a role."""
@@ -237,3 +242,136 @@ class MemberResidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} · {self.household}"
+
+
+class KeyPopulation(models.Model):
+    """A key-population class (重点人群: 独居老人, 残疾人, 留守儿童 …), kept by admins, with how often
+    its households are to be visited (入户走访)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    visit_interval_days = models.PositiveSmallIntegerField(
+        _("visit every (days)"), help_text=_("A household of this class not visited for longer is late.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    households = models.ManyToManyField(
+        Household, verbose_name=_("households"), through="HouseholdKeyPopulation", blank=True,
+        related_name="key_populations",
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    # Reference data: every signed-in user reads the classes.
+    scope = Scope(public=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["visit_interval_days", "code"]
+        verbose_name = _("key-population class")
+        verbose_name_plural = _("key-population classes")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class HouseholdKeyPopulation(models.Model):
+    """A household put in a key-population class; its visit clock runs from ``since`` until a visit."""
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("household"), on_delete=models.CASCADE, related_name="key_population_links"
+    )
+    key_population = models.ForeignKey(
+        KeyPopulation, verbose_name=_("key-population class"), on_delete=models.CASCADE, related_name="links"
+    )
+    since = models.DateTimeField(_("since"), default=timezone.now)
+
+    objects = ScopedQuerySet.as_manager()
+    scope = Scope(via="household")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("household in a key-population class")
+        verbose_name_plural = _("households in key-population classes")
+        constraints = [
+            models.UniqueConstraint(fields=["household", "key_population"], name="household_key_population_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} · {self.key_population}"
+
+
+class Patrol(models.Model):
+    """A grid worker's patrol (巡查) of a grid: when, the route or places checked, what was found.
+
+    A problem found becomes a petition (channel 巡查发现) that points back here (``Petition.patrol``).
+    """
+
+    grid = models.ForeignKey(Grid, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="patrols")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("patrolled by"), on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started at"), db_index=True)
+    ended_at = models.DateTimeField(_("ended at"))
+    route = models.TextField(_("route or places checked"), max_length=1000)
+    findings = models.TextField(_("what was found"), max_length=2000, blank=True)
+    problem_found = models.BooleanField(_("problem found"), default=False)
+    problem_place = models.CharField(_("where the problem is"), max_length=200, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now, editable=False)
+
+    objects = ScopedQuerySet.as_manager()
+    scope = Scope(via="grid")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("patrol")
+        verbose_name_plural = _("patrols")
+        indexes = [models.Index(fields=["grid", "-started_at"], name="patrol_grid_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.grid} · {timezone.localtime(self.started_at):%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("grids:patrol", args=[self.pk])
+
+
+class Visit(models.Model):
+    """A household visit (入户走访): what it was for, what was learned, and any follow-up needed.
+
+    What was learned is personal data: shown whole only to users whose scope covers the household,
+    each viewing logged; lists show who and when, never the notes.
+    """
+
+    household = models.ForeignKey(Household, verbose_name=_("household"), on_delete=models.PROTECT,
+                                  related_name="visits")
+    visited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("visited by"), on_delete=models.PROTECT, related_name="+"
+    )
+    visited_at = models.DateTimeField(_("visited at"))
+    key_population = models.ForeignKey(
+        KeyPopulation, verbose_name=_("key-population class"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="visits",
+    )
+    purpose = models.CharField(_("purpose"), max_length=200, blank=True)
+    learned = models.TextField(_("what was learned"), max_length=2000)
+    follow_up_needed = models.BooleanField(_("follow-up needed"), default=False)
+    follow_up = models.TextField(_("follow-up"), max_length=1000, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope = Scope(via="household")
+    history = HistoricalRecords(excluded_fields=["learned", "follow_up"])
+
+    class Meta:
+        ordering = ["-visited_at", "-id"]
+        verbose_name = _("household visit")
+        verbose_name_plural = _("household visits")
+        indexes = [models.Index(fields=["household", "-visited_at"], name="visit_household_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.household} · {timezone.localtime(self.visited_at):%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("grids:visit", args=[self.pk])

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from governance.access import restrict
 from governance.models import Department
-from grids.models import Grid, GridAssignment, Household
+from grids.models import Grid, GridAssignment, Household, Patrol
 
 from . import steps
 from .models import Category, Channel, CoordinateSystem, Petition, Priority, Satisfaction, ServiceArea
@@ -155,6 +155,26 @@ class PetitionRegisterForm(forms.Form):
                 return household
         self.add_error("household", _("No household %(text)s in this grid.") % {"text": text})
         return None
+
+
+class PatrolPetitionForm(PetitionRegisterForm):
+    """A problem found on a patrol, as a petition: the patrol's grid, its findings as the description."""
+
+    def __init__(self, *args: Any, user: Any, patrol: Patrol, **kwargs: Any) -> None:
+        super().__init__(*args, user=user, **kwargs)
+        self.patrol = patrol
+        del self.fields["grid"]
+        self.grid_list = [patrol.grid]
+        if not self.is_bound:
+            title_limit = Petition._meta.get_field("title").max_length or 100
+            first_line = (patrol.findings.strip().splitlines() or [""])[0]
+            self.initial.update(title=first_line[:title_limit], description=patrol.findings)
+
+    def clean(self) -> dict[str, Any]:
+        self.cleaned_data["grid"] = self.patrol.grid
+        cleaned = super().clean()
+        cleaned.pop("grid", None)
+        return cleaned
 
 
 def _yes(value: str) -> bool:

@@ -198,6 +198,16 @@ class Petition(models.Model):
     coordinate_system = models.CharField(
         _("coordinate system"), max_length=6, choices=CoordinateSystem.choices, blank=True
     )
+    # The patrol (巡查) on which the problem was found, for petitions that came by that channel.
+    patrol = models.ForeignKey(
+        "grids.Patrol",
+        verbose_name=_("found on patrol"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="petitions",
+        editable=False,
+    )
 
     status = StatusField(_("status"), max_length=12, choices=Status.choices, default=Status.REGISTERED, editable=False)
     department = models.ForeignKey(

@@ -33,7 +33,8 @@ def petition_list_for(user: Viewer, params: Any = None) -> tuple[PetitionFilterS
 def petition_detail_for(user: Viewer, petition_id: Any) -> Petition:
     """One petition with its timeline and follow-ups; 404 when missing or outside the scope."""
     queryset = Petition.objects.select_related(
-        "grid", "grid__branch", "category", "department", "household__building", "registered_by"
+        "grid", "grid__branch", "category", "department", "household__building", "registered_by",
+        "patrol",
     ).prefetch_related(
         Prefetch("events", queryset=PetitionEvent.objects.select_related("actor", "department")),
         "follow_ups__by",

@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from governance.access import restrict
+from governance.access import get_visible_or_404, restrict
 from governance.exceptions import TransitionNotAllowed
 from governance.models import Department, User
 from grids.identity import is_valid_phone
-from grids.models import Grid, Household
+from grids.models import Grid, Household, Patrol
 
 from . import workflow
 from .deadlines import Deadline, add_hours, working_days_deadline, working_hours_deadline
@@ -87,6 +87,7 @@ def petition_register(
     latitude: float | Decimal | None = None,
     longitude: float | Decimal | None = None,
     coordinate_system: str = "",
+    patrol: Patrol | None = None,
 ) -> Petition:
     """Log a resident's request on a grid (网格吹哨). The grid must lie in the actor's scope.
 
@@ -113,6 +114,8 @@ def petition_register(
     if channel not in Channel.values:
         errors["channel"] = _("Choose a channel from the list.")
     latitude, longitude, coordinate_system = _point(latitude, longitude, coordinate_system, errors)
+    if patrol is not None and (patrol.grid_id != grid.pk or channel != Channel.PATROL):
+        errors["grid"] = _("A problem found on a patrol is registered on the patrol's grid.")
     # A TextField's max_length is not checked by full_clean(); without this a 100 KB text is stored.
     limit = Petition._meta.get_field("description").max_length
     if limit is not None and len((description or "").strip()) > limit:
@@ -131,11 +134,12 @@ def petition_register(
         latitude=latitude,
         longitude=longitude,
         coordinate_system=coordinate_system,
+        patrol=patrol,
         registered_by=actor,
         registered_at=timezone.now(),
     )
     try:
-        petition.full_clean(exclude=["registered_by", "grid", "category", "household"])
+        petition.full_clean(exclude=["registered_by", "grid", "category", "household", "patrol"])
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, messages[0])
@@ -174,6 +178,38 @@ def _point(
     if latitude is None or longitude is None or "latitude" in errors or "longitude" in errors:
         return None, None, system
     return Decimal(str(latitude)).quantize(_SIX_PLACES), Decimal(str(longitude)).quantize(_SIX_PLACES), system
+
+
+def petition_register_from_patrol(
+    *,
+    actor: User,
+    patrol_id: int,
+    category: Category,
+    title: str,
+    description: str,
+    priority: str = Priority.NORMAL,
+    household: Household | None = None,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+) -> Petition:
+    """A problem found on a patrol becomes a petition in one step (巡查发现): on the patrol's grid,
+    channel ``patrol``, the patrol's place copied, linked back to the patrol. 404 for a patrol the
+    actor may not see."""
+    patrol = get_visible_or_404(actor, Patrol.objects.select_related("grid"), pk=patrol_id)
+    return petition_register(
+        actor=actor,
+        grid=patrol.grid,
+        category=category,
+        title=title,
+        description=description,
+        priority=priority,
+        household=household,
+        reporter_name=reporter_name,
+        reporter_phone=reporter_phone,
+        channel=Channel.PATROL,
+        place=patrol.problem_place,
+        patrol=patrol,
+    )
 
 
 def petition_report(*, actor: User, petition_id: int, note: str) -> Petition:

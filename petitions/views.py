@@ -33,12 +33,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from governance.access import restrict
+from governance.access import get_visible_or_404, restrict
 from governance.models import Department
-from grids.models import Grid
+from grids.models import Grid, Patrol
 
 from . import metrics, queues, reports, services, workflow
-from .forms import PetitionRegisterForm, step_form
+from .fieldwork import fieldwork_counts
+from .forms import PatrolPetitionForm, PetitionRegisterForm, step_form
 from .models import Category, Channel, Notification, Petition, ServiceArea, Status
 from .selectors import grid_suggested_by_point, petition_detail_for, petition_list_for, reporter_phone_visible
 from .steps import STEPS
@@ -416,3 +417,47 @@ def notifications(request: HttpRequest) -> HttpResponse:
         Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
         return redirect("petitions:notifications")
     return render(request, "petitions/notifications.html", {"items": items})
+
+
+# ----------------------------------------------------------------------------------- patrols, visits
+
+
+@login_required
+def petition_register_from_patrol(request: HttpRequest, patrol_id: int) -> HttpResponse:
+    """巡查发现: the problem a patrol found, registered as a petition on the patrol's grid, linked back."""
+    user: Any = request.user
+    if not workflow.may_register(user):
+        return _refused(request, _("Department staff cannot register petitions."))
+    patrol = get_visible_or_404(user, Patrol.objects.select_related("grid"), pk=patrol_id)
+    form = PatrolPetitionForm(request.POST if request.method == "POST" else None, user=user, patrol=patrol)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                petition = services.petition_register_from_patrol(actor=user, patrol_id=patrol.pk, **form.cleaned_data)
+            except PermissionDenied as exc:
+                return _refused(request, str(exc))
+            except ValidationError as exc:
+                _attach_errors(form, exc)
+            else:
+                messages.success(request, _("Petition %(number)s registered.") % {"number": petition.number})
+                return redirect(petition)
+        status = 400
+    context = {"form": form, "patrol": patrol, "households": form.household_suggestions()}
+    return render(request, "petitions/register_from_patrol.html", context, status=status)
+
+
+@login_required
+def fieldwork(request: HttpRequest) -> HttpResponse:
+    """Patrols and visits per grid and per worker over a period, for officials (the assessment)."""
+    user: Any = request.user
+    if user.is_department_staff:
+        raise Http404
+    context: dict[str, Any] = {"params": request.GET, "presets": metrics.PRESETS}
+    try:
+        since, until = _period(request)
+    except ValidationError as exc:
+        context["errors"] = {field: " ".join(messages_) for field, messages_ in exc.message_dict.items()}
+        return render(request, "petitions/fieldwork.html", context, status=400)
+    context["data"] = fieldwork_counts(user, since, until)
+    return render(request, "petitions/fieldwork.html", context)

@@ -21,6 +21,7 @@ from parties.services import nested_set_numbers, reserve_tree_id
 from petitions.models import Category, Petition, ServiceArea
 
 from .places import seed_places
+from .fieldwork import seed_fieldwork
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
@@ -164,6 +165,7 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
         _seed_wishes(password)
         lived_in.seed_lived_in(name=_name, log=log)
         seed_places()
+        seed_fieldwork()
     return {
         "chain nodes": Organization.objects.count(),
         "grids": Grid.objects.count(),

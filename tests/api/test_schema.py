@@ -30,6 +30,8 @@ CONTRACT = {
     ("/api/v1/petitions/{id}/pause/", "post"),
     ("/api/v1/petitions/{id}/resume/", "post"),
     ("/api/v1/dashboard/", "get"),
+    ("/api/v1/patrols/", "get"),  # field work (巡查), issue 8
+    ("/api/v1/visits/", "get"),  # field work (入户走访), issue 8
 }
 
 
