@@ -10,6 +10,7 @@ from rest_framework.routers import SimpleRouter
 
 from grids.api import GridListView
 from parties.api import ChainListView
+from petitions import public
 from petitions.api import CategoryListView, DashboardView, PetitionViewSet
 
 from . import health, views
@@ -47,6 +48,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("petitions/", include("petitions.urls")),
+    # The public pages behind the service card's QR code (no sign-in): report, and the private status link.
+    path("r/<str:token>/", public.report, name="public-report"),
+    path("s/<str:token>/", public.status_page, name="public-status"),
     path("wishes/", include("parties.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -24,6 +24,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -37,9 +38,9 @@ from governance.access import restrict
 from governance.models import Department
 from grids.models import Grid
 
-from . import metrics, reports, services, workflow
+from . import metrics, photos, reports, services, workflow
 from .forms import PetitionRegisterForm, step_form
-from .models import Category, Notification, Petition, ServiceArea, Status
+from .models import Category, Notification, Petition, PetitionPhoto, ServiceArea, Status
 from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
 from .steps import STEPS
 
@@ -109,12 +110,17 @@ def petition_register(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not workflow.may_register(user):  # type: ignore[arg-type]
         return _refused(request, _("Department staff cannot register petitions."))
-    form = PetitionRegisterForm(request.POST if request.method == "POST" else None, user=user)
+    posted = request.method == "POST"
+    form = PetitionRegisterForm(request.POST if posted else None, request.FILES if posted else None, user=user)
     status = 200
     if request.method == "POST":
         if form.is_valid():
+            data = dict(form.cleaned_data)
+            problem_photos = data.pop("photos", [])
             try:
-                petition = services.petition_register(actor=user, **form.cleaned_data)  # type: ignore[arg-type]
+                with transaction.atomic():
+                    petition = services.petition_register(actor=user, **data)  # type: ignore[arg-type]
+                    photos.attach(petition, problem_photos, kind=PetitionPhoto.Kind.PROBLEM, by=user)  # type: ignore[arg-type]
             except PermissionDenied as exc:
                 return _refused(request, str(exc))
             except ValidationError as exc:
@@ -154,6 +160,7 @@ def _detail_page(
         "phone_whole": reporter_phone_visible(user, petition),
         "timeline": [{"event": e, "label": workflow.action_label(e.action)} for e in petition.events.all()],
         "follow_ups": list(petition.follow_ups.all()),
+        "photos": list(petition.photos.all()),
         "action_forms": action_forms,
         "open_key": open_key,
     }
@@ -173,10 +180,15 @@ def petition_act(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     spec = STEPS[step]
     user: Any = request.user
     petition = petition_detail_for(user, pk)
-    form = step_form(spec)(request.POST, user=user, petition=petition)
+    form = step_form(spec)(request.POST, request.FILES, user=user, petition=petition)
     if form.is_valid():
+        data = dict(form.cleaned_data)
+        step_photos = data.pop("photos", [])
         try:
-            spec.run(actor=user, petition_id=petition.pk, data=form.cleaned_data)
+            with transaction.atomic():
+                spec.run(actor=user, petition_id=petition.pk, data=data)
+                if spec.photos:
+                    photos.attach(petition, step_photos, kind=spec.photos, by=user)
         except PermissionDenied as exc:
             return _refused(request, str(exc) or _("You may not do this."), petition)
         except workflow.TransitionNotAllowed as exc:
