@@ -129,7 +129,10 @@ def test_the_work_done_is_photographed_with_the_result(client: Client, world: Wo
     login(client, world.worker)
     response = client.post(
         reverse("petitions:resolve", args=[petition.pk]),
-        {"result": "已清理楼道杂物", "photos": [upload(jpeg_with_gps(), "after.jpg"), upload(png(), "b.png", "image/png")]},
+        {
+            "result": "已清理楼道杂物",
+            "photos": [upload(jpeg_with_gps(), "after.jpg"), upload(png(), "b.png", "image/png")],
+        },
     )
     assert response.status_code == 302
     petition.refresh_from_db()

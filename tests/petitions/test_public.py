@@ -102,7 +102,8 @@ def test_the_card_shows_the_grid_its_people_and_a_qr_code_of_the_public_page(cli
     css = (Path(django_settings.BASE_DIR) / "static/css/card.css").read_text()
     assert "size: A6" in css and "card.css" in html
     # The same card every time (the printed code keeps working).
-    assert login(Client(), world.official).get(reverse("petitions:service-card", args=[world.grid.code])).status_code == 200
+    official = login(Client(), world.official)
+    assert official.get(reverse("petitions:service-card", args=[world.grid.code])).status_code == 200
     assert ServiceCard.objects.get(grid=world.grid).token == card.token
     # The home page links to it.
     assert reverse("petitions:service-card", args=[world.grid.code]) in client.get(reverse("home")).content.decode()
