@@ -216,7 +216,7 @@ admin.site.unregister(Grid)
 @admin.register(Grid)
 class GridWithCardAdmin(GridAdmin):
     list_display: Any = (*GridAdmin.list_display, "service_card")
-    readonly_fields = ("service_card",)
+    readonly_fields = (*GridAdmin.readonly_fields, "service_card")
 
     @admin.display(description=_("service card"))
     def service_card(self, grid: Grid) -> str:

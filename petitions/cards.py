@@ -44,7 +44,11 @@ def card_for(grid: Grid) -> ServiceCard:
 def public_url(request: HttpRequest, card: ServiceCard) -> str:
     """The public report page's address, as printed: ``WANGGE_PUBLIC_BASE_URL`` when the residents
     reach the site by another name than the staff do, else the address of this request."""
-    path = reverse("public-report", args=[card.token])
+    return absolute(request, reverse("public-report", args=[card.token]))
+
+
+def absolute(request: HttpRequest, path: str) -> str:
+    """``path`` as residents reach it: under ``PUBLIC_BASE_URL`` when set, else this request's address."""
     base = settings.PUBLIC_BASE_URL.rstrip("/")
     return f"{base}{path}" if base else request.build_absolute_uri(path)
 

@@ -42,7 +42,7 @@ from governance.ratelimit import over_limit
 from governance.security import client_ip
 from grids.identity import is_valid_phone
 
-from . import photos, services, workflow
+from . import cards, photos, services, workflow
 from .forms import YES_NO, category_choices
 from .models import (
     Category,
@@ -229,14 +229,16 @@ def report(request: HttpRequest, token: str) -> HttpResponse:
     grid = card.grid
     status = 200
     if request.method == "POST":
-        waits = [
-            over_limit("public-address", _address(request), settings.PUBLIC_REPORTS_PER_ADDRESS),
-            over_limit("public-grid", str(grid.pk), settings.PUBLIC_REPORTS_PER_GRID),
-        ]
-        if any(waits):
-            return _limited(request, max(w for w in waits if w))
+        # Every attempt counts against the address; against the grid only what passed the form (so
+        # garbage sent from many addresses cannot shut a grid's page for its residents).
+        wait = over_limit("public-address", _address(request), settings.PUBLIC_REPORTS_PER_ADDRESS)
+        if wait:
+            return _limited(request, wait)
         form = PublicReportForm(request.POST, request.FILES, grid_id=grid.pk)
         if form.is_valid():
+            wait = over_limit("public-grid", str(grid.pk), settings.PUBLIC_REPORTS_PER_GRID)
+            if wait:
+                return _limited(request, wait)
             try:
                 petition, status_token = register_public(card=card, data=form.cleaned_data)
             except ValidationError as exc:
@@ -320,6 +322,6 @@ def status_page(request: HttpRequest, token: str) -> HttpResponse:
         "answered": answered,
         "form": form,
         "new": new_number == petition.number,
-        "link": request.build_absolute_uri(),
+        "link": cards.absolute(request, request.path),
     }
     return render(request, "petitions/public/status.html", context, status=status)
