@@ -291,3 +291,22 @@ def test_dissatisfied_reopens_it_and_a_grid_call_first_means_thanks(client: Clie
     page = client.get(f"/s/{token}/").content.decode()
     assert 'id="thanks"' in page and 'id="satisfaction-form"' not in page and "已更换管道" in page
     assert User.objects.filter(username=PUBLIC_USERNAME).count() == 1
+
+
+def test_with_the_cache_away_the_public_page_fails_open(
+    client: Client, world: World, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No Redis (nothing listens on the port): the limits let the resident through and say so in the log."""
+    url = card_url(world)
+    data = fill(client, url, category=world.category.code, description="路面塌陷，车辆绕行")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_timeout": 0.3, "socket_connect_timeout": 0.3},
+        }
+    }
+    settings.PUBLIC_REPORTS_PER_ADDRESS = "0/h"
+    assert status_token(client.post(url, data))
+    assert Petition.objects.filter(channel=Channel.CARD).count() == 1
+    assert "rate limit public-address unavailable" in caplog.text
