@@ -163,10 +163,49 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (petition photos): local files under var/media in the embedded default, never
+# served by URL (only through the scope-checked views, petitions.photos); S3-compatible object
+# storage (django-storages, the optional extra "s3") with WANGGE_STORAGE=s3 and the WANGGE_S3_* variables.
+MEDIA_ROOT = VAR_DIR / "media"
+if env.str("WANGGE_STORAGE", default="local") == "s3":
+    _default_storage: dict[str, object] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("WANGGE_S3_BUCKET"),
+            "endpoint_url": env.str("WANGGE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("WANGGE_S3_REGION", default="") or None,
+            "access_key": env.str("WANGGE_S3_ACCESS_KEY", default="") or None,
+            "secret_key": env.str("WANGGE_S3_SECRET_KEY", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": None, "file_permissions_mode": 0o600},
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Petition photos (petitions.photos): each upload at most this big, resized to this longest edge and
+# thumbnailed, re-encoded as JPEG without EXIF; at most this many in one form.
+PHOTO_MAX_BYTES = env.int("WANGGE_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
+PHOTO_MAX_EDGE = env.int("WANGGE_PHOTO_MAX_EDGE", default=1600)
+PHOTO_THUMB_EDGE = env.int("WANGGE_PHOTO_THUMB_EDGE", default=320)
+PHOTO_MAX_PIXELS = env.int("WANGGE_PHOTO_MAX_PIXELS", default=50_000_000)
+PHOTOS_PER_FORM = env.int("WANGGE_PHOTOS_PER_FORM", default=6)
+# The public report page behind the service card's QR code (petitions.public): reports per client
+# address and per grid in a window, and the least time between showing the form and sending it.
+PUBLIC_REPORTS_PER_ADDRESS = env.str("WANGGE_PUBLIC_REPORTS_PER_ADDRESS", default="5/h")
+PUBLIC_REPORTS_PER_GRID = env.str("WANGGE_PUBLIC_REPORTS_PER_GRID", default="60/h")
+PUBLIC_FORM_MIN_SECONDS = env.int("WANGGE_PUBLIC_FORM_MIN_SECONDS", default=3)
+PUBLIC_FORM_MAX_SECONDS = env.int("WANGGE_PUBLIC_FORM_MAX_SECONDS", default=2 * 3600)
+# The address residents reach the site by, printed in the service card's QR code (when it differs
+# from the staff's intranet address), e.g. https://wangge.example.gov.cn; empty: the request's own.
+PUBLIC_BASE_URL = env.str("WANGGE_PUBLIC_BASE_URL", default="")
 
 # django-axes: failed sign-ins are counted per pair of username and client address (an attacker's
 # address is locked for the account it guesses at; the real user from their usual address is not),

@@ -10,6 +10,7 @@ from rest_framework.routers import SimpleRouter
 
 from grids.api import GridListView, PatrolListView, VisitListView
 from parties.api import ChainListView
+from petitions import public
 from petitions.api import CategoryListView, DashboardView, PetitionViewSet
 
 from . import health, views
@@ -49,6 +50,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("petitions/", include("petitions.urls")),
+    # The public pages behind the service card's QR code (no sign-in): report, and the private status link.
+    path("r/<str:token>/", public.report, name="public-report"),
+    path("s/<str:token>/", public.status_page, name="public-status"),
     path("wishes/", include("parties.urls")),
     path("grids/", include("grids.urls")),
     path("api/v1/", include(api_v1)),

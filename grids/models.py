@@ -203,6 +203,8 @@ class GridAssignment(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("staff"), on_delete=models.CASCADE, related_name="grid_assignments"
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    # The number printed on the grid's service card (网格连心服务卡): a work phone, never a private one.
+    work_phone = models.CharField(_("work phone"), max_length=20, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     scope = Scope(via="grid")

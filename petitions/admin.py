@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from import_export import resources
@@ -11,9 +12,22 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
 from governance.admin import ReadOnlyAdminMixin, ReadOnlyInline, ScopedModelAdmin
+from grids.admin import GridAdmin
+from grids.models import Grid
 
 from . import services, workflow
-from .models import CalendarDay, Category, Extension, FollowUp, Petition, PetitionEvent, Reminder
+from .models import (
+    CalendarDay,
+    Category,
+    Extension,
+    FollowUp,
+    Petition,
+    PetitionEvent,
+    PetitionPhoto,
+    Reminder,
+    ServiceCard,
+    _card_token,
+)
 from .selectors import reporter_phone_visible
 
 PERSONAL_FIELDS = ("reporter_name", "reporter_phone")
@@ -46,6 +60,18 @@ class FollowUpInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class PhotoInline(ReadOnlyInline):
+    model = PetitionPhoto
+    fields = ("at", "kind", "uploaded_by", "view")
+    readonly_fields = fields
+
+    @admin.display(description=_("photo"))
+    def view(self, photo: PetitionPhoto) -> str:
+        # Through the scope-checked view, like on the pages (there is no public URL).
+        url = reverse("petitions:photo", args=[photo.pk])
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, _("open"))
+
+
 @admin.register(Petition)
 class PetitionAdmin(ScopedModelAdmin):
     """Read-only in admin: a petition changes only through the workflow (pages, API, tasks)."""
@@ -55,7 +81,7 @@ class PetitionAdmin(ScopedModelAdmin):
     search_fields = ("title",)  # and the number (get_search_results)
     list_select_related = ("grid", "category", "department")
     date_hierarchy = "registered_at"
-    inlines = [EventInline, FollowUpInline]
+    inlines = [EventInline, FollowUpInline, PhotoInline]
     show_full_result_count = False
 
     @admin.display(description=_("number"), ordering="id")
@@ -150,3 +176,48 @@ class ExtensionAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     list_filter = ("decision",)
     raw_id_fields = ("petition",)
     list_select_related = ("petition", "requested_by", "decided_by")
+
+
+def _card_link(grid: Grid) -> str:
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener">{}</a>', reverse("petitions:service-card", args=[grid.code]),
+        _("print the service card"),
+    )
+
+
+@admin.register(ServiceCard)
+class ServiceCardAdmin(ScopedModelAdmin):
+    """The grids' service cards: the token of each public report page; a new token retires printed cards."""
+
+    list_display = ("grid", "created_at", "card")
+    search_fields = ("grid__code", "grid__name")
+    list_select_related = ("grid",)
+    autocomplete_fields = ("grid",)
+    fields = ("grid", "created_at")
+    readonly_fields = ("created_at",)
+    actions = ["new_token"]
+
+    @admin.display(description=_("service card"))
+    def card(self, card: ServiceCard) -> str:
+        return _card_link(card.grid)
+
+    @admin.action(description=_("Issue a new QR code (the printed cards stop working)"))
+    def new_token(self, request: HttpRequest, queryset: QuerySet[ServiceCard]) -> None:
+        for card in queryset:
+            card.token = _card_token()
+            card.save(update_fields=["token"])
+        messages.success(request, _("New codes issued: print the cards again."))
+
+
+# The grid list links each grid to its printable service card (this app owns the card).
+admin.site.unregister(Grid)
+
+
+@admin.register(Grid)
+class GridWithCardAdmin(GridAdmin):
+    list_display: Any = (*GridAdmin.list_display, "service_card")
+    readonly_fields = (*GridAdmin.readonly_fields, "service_card")
+
+    @admin.display(description=_("service card"))
+    def service_card(self, grid: Grid) -> str:
+        return _card_link(grid) if grid.pk else "—"

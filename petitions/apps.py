@@ -7,4 +7,4 @@ class PetitionsConfig(AppConfig):
     verbose_name = _("Petitions")
 
     def ready(self) -> None:
-        from . import calendar, home  # noqa: F401  (register the calendar check and the home page panel)
+        from . import calendar, cards, home  # noqa: F401  (register the calendar check and the home page panels)

@@ -18,6 +18,7 @@ from grids.models import Grid, GridAssignment, Household, Patrol
 
 from . import steps
 from .models import Category, Channel, CoordinateSystem, Petition, Priority, Satisfaction, ServiceArea
+from .photos import PhotosField
 from .steps import NOTE_MAX
 
 # A grid holds a few hundred households; suggesting them is cheap for a worker's one or two grids,
@@ -91,6 +92,8 @@ class PetitionRegisterForm(forms.Form):
     coordinate_system = forms.ChoiceField(
         label=_("coordinate system"), required=False, choices=[("", "---------"), *CoordinateSystem.choices]
     )
+    # The problem, from the phone's camera (several at once); stored with the petition (petitions.photos).
+    photos = PhotosField(label=_("photos of the problem"))
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -223,7 +226,10 @@ _STEP_FORMS: dict[str, type[StepForm]] = {}
 def step_form(step: steps.Step) -> type[StepForm]:
     """The form class of ``step`` (one per body, made once)."""
     body = step.body
-    if body.name not in _STEP_FORMS:
-        declared = {field.name: _form_field(field) for field in body.fields}
-        _STEP_FORMS[body.name] = type(f"{body.name}Form", (StepForm,), declared)
-    return _STEP_FORMS[body.name]
+    key = f"{body.name}+photos" if step.photos else body.name
+    if key not in _STEP_FORMS:
+        declared: dict[str, forms.Field] = {field.name: _form_field(field) for field in body.fields}
+        if step.photos:  # the page form only: the API's body stays JSON
+            declared["photos"] = PhotosField(label=step.photos_label)
+        _STEP_FORMS[key] = type(f"{body.name}Form", (StepForm,), declared)
+    return _STEP_FORMS[key]

@@ -761,3 +761,99 @@ class Extension(models.Model):
 
     def __str__(self) -> str:
         return f"{self.petition_id} → {self.proposed_due:%Y-%m-%d}"
+
+
+# ------------------------------------------------------------------------------- photos (issue 8)
+
+
+def _photo_name(instance: "PetitionPhoto", filename: str) -> str:
+    """An unguessable name: the storage never says whose photo it is, and no URL serves it."""
+    import secrets
+
+    return f"photos/{timezone.now():%Y/%m}/{secrets.token_urlsafe(24)}.jpg"
+
+
+class PetitionPhoto(models.Model):
+    """A photo of the problem (on registration) or of the work done (on resolution).
+
+    Re-encoded as JPEG without EXIF (petitions.photos), stored through Django's storage API under a
+    random name and served only through a view that checks the viewer's scope covers the petition.
+    """
+
+    class Kind(models.TextChoices):
+        PROBLEM = "problem", _("the problem")
+        WORK_DONE = "work_done", _("the work done")
+
+    petition = models.ForeignKey(Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="photos")
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    image = models.FileField(_("photo"), upload_to=_photo_name, max_length=200)
+    thumbnail = models.FileField(_("thumbnail"), upload_to=_photo_name, max_length=200)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("at"))
+
+    scope = Scope(via="petition")
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("petition photo")
+        verbose_name_plural = _("petition photos")
+
+    def __str__(self) -> str:
+        return f"{self.petition_id} {self.get_kind_display()} #{self.pk}"
+
+
+# ------------------------------------------------------------ service card and public page (issue 8)
+
+
+def _card_token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(12)
+
+
+class ServiceCard(models.Model):
+    """A grid's 网格连心服务卡: the random token of its public report page (``/r/<token>/``), not its id.
+
+    Made the first time the card is shown; a new token (admin action) retires the printed cards.
+    """
+
+    grid = models.OneToOneField(
+        "grids.Grid", verbose_name=_("grid"), on_delete=models.CASCADE, related_name="service_card"
+    )
+    token = models.CharField(_("public page token"), max_length=40, unique=True, default=_card_token)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    scope = Scope(via="grid")
+
+    class Meta:
+        verbose_name = _("service card")
+        verbose_name_plural = _("service cards")
+
+    def __str__(self) -> str:
+        return str(self.grid_id)
+
+
+class PublicReport(models.Model):
+    """A petition a resident sent from the public report page, and its private status link.
+
+    Only a SHA-256 of the link's token is kept: the database alone does not give anyone the link.
+    """
+
+    petition = models.OneToOneField(
+        Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="public_report"
+    )
+    token_hash = models.CharField(_("status link hash"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    scope = Scope(via="petition")
+
+    class Meta:
+        verbose_name = _("public report")
+        verbose_name_plural = _("public reports")
+
+    def __str__(self) -> str:
+        return str(self.petition_id)

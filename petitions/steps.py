@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from governance.models import User
 
 from . import services
-from .models import Petition, Status
+from .models import Petition, PetitionPhoto, Status
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -59,6 +59,9 @@ class Step:
     summary: str
     description: str
     label_while_registered: StrOrPromise | None = None
+    # The kind of photo the page form takes along with this step (PetitionPhoto.Kind), if any.
+    photos: str | None = None
+    photos_label: StrOrPromise = ""
 
     def label_for(self, petition: Petition) -> StrOrPromise:
         if self.label_while_registered is not None and petition.status in (Status.REGISTERED, Status.REPORTED):
@@ -111,6 +114,7 @@ STEPS: dict[str, Step] = {
             "Record the result",
             "By the department once accepted, or on the grid (网格内解决) while still registered.",
             label_while_registered=_("Resolve on the grid"),
+            photos=PetitionPhoto.Kind.WORK_DONE, photos_label=_("photos of the work done"),
         ),
         Step(
             "report", ("report",),

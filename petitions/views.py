@@ -24,6 +24,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -37,11 +38,12 @@ from governance.access import get_visible_or_404, restrict
 from governance.models import Department
 from grids.models import Grid, Patrol
 
-from . import metrics, queues, reports, services, workflow
+from . import metrics, photos, queues, reports, services, workflow
 from .fieldwork import fieldwork_counts
 from .forms import PatrolPetitionForm, PetitionRegisterForm, step_form
-from .models import Category, Channel, Notification, Petition, ServiceArea, Status
+from .models import Category, Channel, Notification, Petition, PetitionPhoto, ServiceArea, Status
 from .selectors import grid_suggested_by_point, petition_detail_for, petition_list_for, reporter_phone_visible
+from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
 from .steps import STEPS
 
 PAGE_SIZE = 20
@@ -114,12 +116,17 @@ def petition_register(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not workflow.may_register(user):  # type: ignore[arg-type]
         return _refused(request, workflow.refusal_to_register(user))  # type: ignore[arg-type]
-    form = PetitionRegisterForm(request.POST if request.method == "POST" else None, user=user)
+    posted = request.method == "POST"
+    form = PetitionRegisterForm(request.POST if posted else None, request.FILES if posted else None, user=user)
     status = 200
     if request.method == "POST":
         if form.is_valid():
+            data = dict(form.cleaned_data)
+            problem_photos = data.pop("photos", [])
             try:
-                petition = services.petition_register(actor=user, **form.cleaned_data)  # type: ignore[arg-type]
+                with transaction.atomic():
+                    petition = services.petition_register(actor=user, **data)  # type: ignore[arg-type]
+                    photos.attach(petition, problem_photos, kind=PetitionPhoto.Kind.PROBLEM, by=user)  # type: ignore[arg-type]
             except PermissionDenied as exc:
                 return _refused(request, str(exc))
             except ValidationError as exc:
@@ -160,6 +167,7 @@ def _detail_page(
         "timeline": [{"event": e, "label": workflow.action_label(e.action)} for e in petition.events.all()],
         "follow_ups": list(petition.follow_ups.all()),
         "point_grid": grid_suggested_by_point(user, petition),
+        "photos": list(petition.photos.all()),
         "action_forms": action_forms,
         "open_key": open_key,
     }
@@ -179,10 +187,15 @@ def petition_act(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     spec = STEPS[step]
     user: Any = request.user
     petition = petition_detail_for(user, pk)
-    form = step_form(spec)(request.POST, user=user, petition=petition)
+    form = step_form(spec)(request.POST, request.FILES, user=user, petition=petition)
     if form.is_valid():
+        data = dict(form.cleaned_data)
+        step_photos = data.pop("photos", [])
         try:
-            spec.run(actor=user, petition_id=petition.pk, data=form.cleaned_data)
+            with transaction.atomic():
+                spec.run(actor=user, petition_id=petition.pk, data=data)
+                if spec.photos:
+                    photos.attach(petition, step_photos, kind=spec.photos, by=user)
         except PermissionDenied as exc:
             return _refused(request, str(exc) or _("You may not do this."), petition)
         except workflow.TransitionNotAllowed as exc:

@@ -4,12 +4,13 @@ import logging
 import math
 import time
 
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
+
+from governance.ratelimit import count
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +53,7 @@ class WriteRateThrottle(BaseThrottle):
             return True
 
     def _count(self, key: str) -> int:
-        try:
-            return int(cache.incr(key))
-        except ValueError:  # the window's first request
-            if cache.add(key, 1, timeout=self.duration + 1):
-                return 1
-            return int(cache.incr(key))  # another worker started the window a moment ago
+        return count(key, self.duration)
 
     def wait(self) -> float:
         return max(1, math.ceil(self.remaining))

@@ -22,6 +22,7 @@ from petitions.models import Category, Petition, ServiceArea
 
 from .places import seed_places
 from .fieldwork import seed_fieldwork
+from .service_cards import seed_service_cards
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
@@ -166,6 +167,7 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
         lived_in.seed_lived_in(name=_name, log=log)
         seed_places()
         seed_fieldwork()
+        seed_service_cards(log)
     return {
         "chain nodes": Organization.objects.count(),
         "grids": Grid.objects.count(),
