@@ -148,6 +148,10 @@ class Member(models.Model):
         _("in-service member"), default=False, help_text=_("在职党员: works elsewhere, reports to the community")
     )
     workplace = models.CharField(_("workplace unit"), max_length=100, blank=True)
+    unit = models.ForeignKey(
+        "parties.CoUnit", verbose_name=_("co-building unit"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="members", help_text=_("双报到: the unit an in-service member works at."),
+    )
     account = models.OneToOneField(
         "governance.User",
         verbose_name=_("account"),
@@ -283,3 +287,8 @@ class WishEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wish_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+# 双报到 and points (issue 9): their own module (imported so Django registers its models), so that
+# other parts of the chain added to this file merge as a union.
+from . import models_units  # noqa: E402, F401
