@@ -221,7 +221,13 @@ def wish_fulfil(*, actor: User, wish_id: int, fulfilment: str) -> Wish:
         w.fulfilled_at = now
         w.fulfilment = fulfilment
 
-    return apply(wish_id=wish_id, action="fulfil", actor=actor, note=fulfilment, change=change)
+    with transaction.atomic():
+        wish = apply(wish_id=wish_id, action="fulfil", actor=actor, note=fulfilment, change=change)
+        # 双报到: the fulfilled wish counts as the member's service once the community confirms it.
+        from .units import service_for_wish
+
+        service_for_wish(wish=wish, actor=actor)
+    return wish
 
 
 def wish_evaluate(*, actor: User, wish_id: int, rating: str, note: str = "") -> Wish:
