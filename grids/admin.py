@@ -387,3 +387,27 @@ class GridAssignmentAdmin(ScopedModelAdmin):
     list_filter = ("role",)
     autocomplete_fields = ("grid", "user")
     list_select_related = ("grid", "user")
+
+
+# ------------------------------------------------------------------------- moral points bank (issue 9)
+
+from governance.admin import ReadOnlyAdminMixin  # noqa: E402
+
+from .models import MoralEntry, MoralRedemption  # noqa: E402
+
+
+@admin.register(MoralEntry)
+class MoralEntryAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    """Read-only: the moral points bank's ledger is written by grids.moral and never edited."""
+
+    list_display = ("on", "household", "category", "points", "reason", "granted_by")
+    list_filter = ("category",)
+    list_select_related = ("household__building", "granted_by")
+    date_hierarchy = "on"
+
+
+@admin.register(MoralRedemption)
+class MoralRedemptionAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    list_display = ("redeemed_at", "household", "item", "points", "recorded_by")
+    list_select_related = ("household__building", "recorded_by")
+    date_hierarchy = "redeemed_at"

@@ -32,7 +32,8 @@ class CoUnit(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=UnitKind.choices, default=UnitKind.ORGAN)
     party_organisation = models.CharField(
-        _("Party organisation"), max_length=100, help_text=_("The unit's Party committee or branch, e.g. 区教育局机关党委.")
+        _("Party organisation"), max_length=100,
+        help_text=_("The unit's Party committee or branch, e.g. 区教育局机关党委."),
     )
     party_node = models.ForeignKey(
         Organization, verbose_name=_("chain node"), null=True, blank=True, on_delete=models.SET_NULL,
@@ -313,7 +314,8 @@ class PointsEntry(models.Model):
             # Confirming attendance twice (a retry, two clicks) awards once.
             models.UniqueConstraint(fields=["service", "member", "kind"], name="points_once_per_source"),
             models.CheckConstraint(
-                condition=~Q(kind=EntryKind.MANUAL) | Q(approved_by__isnull=False) & ~Q(approved_by=models.F("granted_by")),
+                condition=~Q(kind=EntryKind.MANUAL)
+                | (Q(approved_by__isnull=False) & ~Q(approved_by=models.F("granted_by"))),
                 name="points_manual_two_people",
             ),
             models.CheckConstraint(
