@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from grids.api import GridListView
-from parties.api import ChainListView
+from parties.api import ChainListView, PointsRankingView, UnitListView
 from petitions.api import CategoryListView, DashboardView, PetitionViewSet
 
 from . import health, views
@@ -35,6 +35,8 @@ api_v1 = [
     path("categories/", CategoryListView.as_view(), name="api-categories"),
     path("departments/", DepartmentListView.as_view(), name="api-departments"),
     path("dashboard/", DashboardView.as_view(), name="api-dashboard"),
+    path("units/", UnitListView.as_view(), name="api-units"),
+    path("points/ranking/", PointsRankingView.as_view(), name="api-points-ranking"),
     *router.urls,
 ]
 
