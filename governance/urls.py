@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from grids.api import GridListView
-from parties.api import ChainListView, PointsRankingView, UnitListView
+from parties.api import ChainListView, PointsRankingView, UnitListView, UnitRankingView
 from petitions.api import CategoryListView, DashboardView, PetitionViewSet
 
 from . import health, views
@@ -37,6 +37,7 @@ api_v1 = [
     path("dashboard/", DashboardView.as_view(), name="api-dashboard"),
     path("units/", UnitListView.as_view(), name="api-units"),
     path("points/ranking/", PointsRankingView.as_view(), name="api-points-ranking"),
+    path("points/unit-ranking/", UnitRankingView.as_view(), name="api-points-unit-ranking"),
     *router.urls,
 ]
 

@@ -4,7 +4,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -91,18 +90,13 @@ class UnitListView(ScopedListView):
 
 
 class RankingQuerySerializer(QuerySerializer):
-    community = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_ID, help_text="A community in the user's scope."
-    )
-    unit = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_ID, help_text="A unit the user sees (wins over `community`)."
-    )
+    community = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A community in the user's scope.")
     year = serializers.IntegerField(required=False, min_value=2000, max_value=2100, help_text="Default: this year.")
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "community" not in attrs and "unit" not in attrs:
-            raise serializers.ValidationError({"community": [_("Give a community or a unit.")]})
-        return attrs
+
+class UnitRankingQuerySerializer(QuerySerializer):
+    unit = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A co-building unit the user sees.")
+    year = serializers.IntegerField(required=False, min_value=2000, max_value=2100, help_text="Default: this year.")
 
 
 class RankSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -120,13 +114,13 @@ class RankingSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class PointsRankingView(APIView):
-    """Members by 红细胞积分 in a year: a community's ledger, or a unit's members' (ties share a place)."""
+    """Members by 红细胞积分 in a year in a community's ledger (ties share a place)."""
 
     @extend_schema(
         parameters=[RankingQuerySerializer],
         responses={
             200: RankingSerializer,
-            400: validation_error_serializer("RankingQueryValidationError", ["community", "unit", "year"]),
+            400: validation_error_serializer("RankingQueryValidationError", ["community", "year"]),
             **error_responses(401, 404),
         },
         tags=["units"],
@@ -136,9 +130,27 @@ class PointsRankingView(APIView):
         query.is_valid(raise_exception=True)
         data = query.validated_data
         since, until = units.year_bounds(data.get("year") or timezone.localdate().year)
-        if "unit" in data:
-            ranks = points.ranking(since=since, until=until, unit=units.unit_for(request.user, data["unit"]))
-        else:
-            community = units.community_for(request.user, data["community"])
-            ranks = points.ranking(since=since, until=until, community=community)
+        community = units.community_for(request.user, data["community"])
+        ranks = points.ranking(since=since, until=until, community=community)
+        return Response(RankingSerializer({"since": since, "until": until, "ranks": ranks}).data)
+
+
+class UnitRankingView(APIView):
+    """A co-building unit's members by 红细胞积分 in a year, earned in any community (ties share a place)."""
+
+    @extend_schema(
+        parameters=[UnitRankingQuerySerializer],
+        responses={
+            200: RankingSerializer,
+            400: validation_error_serializer("UnitRankingQueryValidationError", ["unit", "year"]),
+            **error_responses(401, 404),
+        },
+        tags=["units"],
+    )
+    def get(self, request: Request) -> Response:
+        query = UnitRankingQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        since, until = units.year_bounds(data.get("year") or timezone.localdate().year)
+        ranks = points.ranking(since=since, until=until, unit=units.unit_for(request.user, data["unit"]))
         return Response(RankingSerializer({"since": since, "until": until, "ranks": ranks}).data)

@@ -31,7 +31,8 @@ CONTRACT = {
     ("/api/v1/petitions/{id}/resume/", "post"),
     ("/api/v1/dashboard/", "get"),
     ("/api/v1/units/", "get"),  # 双报到: units with their reporting rate, issue 9
-    ("/api/v1/points/ranking/", "get"),  # 红细胞积分 rankings, issue 9
+    ("/api/v1/points/ranking/", "get"),  # 红细胞积分 rankings (a community's, a unit's), issue 9
+    ("/api/v1/points/unit-ranking/", "get"),
 }
 
 

@@ -37,7 +37,7 @@ def test_units_with_their_rate_for_the_street_the_unit_and_not_another_street(u:
 def test_the_ranking_of_a_community_and_of_a_unit(u: Units) -> None:
     body = api(u.community_staff).get("/api/v1/points/ranking/", {"community": u.world.community.pk}).json()
     assert [(r["place"], r["name"], r["points"]) for r in body["ranks"]] == [(1, "甲", 10), (2, "乙", 5)]
-    by_unit = api(u.unit_account).get("/api/v1/points/ranking/", {"unit": u.unit.pk}).json()
+    by_unit = api(u.unit_account).get("/api/v1/points/unit-ranking/", {"unit": u.unit.pk}).json()
     assert [r["points"] for r in by_unit["ranks"]] == [10, 5]
 
 
@@ -45,7 +45,7 @@ def test_the_ranking_of_a_community_and_of_a_unit(u: Units) -> None:
 def test_the_ranking_refuses_what_is_not_visible_and_bad_input(u: Units) -> None:
     foreign = api(u.world.foreign_worker)
     assert foreign.get("/api/v1/points/ranking/", {"community": u.world.community.pk}).status_code == 404
-    assert foreign.get("/api/v1/points/ranking/", {"unit": u.unit.pk}).status_code == 404
+    assert foreign.get("/api/v1/points/unit-ranking/", {"unit": u.unit.pk}).status_code == 404
     assert api(u.unit_account).get("/api/v1/points/ranking/", {"community": u.world.community.pk}).status_code == 404
     bad = api(u.community_staff).get("/api/v1/points/ranking/", {"year": "abc"})
     assert bad.status_code == 400 and "year" in bad.json()

@@ -34,7 +34,8 @@ def get(client: Client, user: User, url: str) -> Any:
 @pytest.mark.django_db
 class TestScope:
     def test_the_community_sees_its_page_with_units_members_and_flags(self, u: Units, client: Client) -> None:
-        response = get(client, u.community_staff, reverse("units:community", args=[u.world.community.pk]) + "?year=2026")
+        url = reverse("units:community", args=[u.world.community.pk]) + "?year=2026"
+        response = get(client, u.community_staff, url)
         assert response.status_code == 200
         html = response.content.decode()
         assert "区教育局" in html and 'data-flagged="true"' in html
