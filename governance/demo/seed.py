@@ -19,6 +19,8 @@ from parties.models import Kind, Member, Organization, Wish
 from parties.services import nested_set_numbers, reserve_tree_id
 from petitions.models import Category, Petition, ServiceArea
 
+from .units import seed_units
+
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
     "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
@@ -159,6 +161,7 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
     if size == "small":
         _seed_petitions()
         _seed_wishes(password)
+        seed_units(password)
     return {
         "chain nodes": Organization.objects.count(),
         "grids": Grid.objects.count(),

@@ -157,3 +157,23 @@ def test_the_street_official_finds_reported_petitions_waiting_on_the_home_page(s
     client.force_login(User.objects.get(username="official"))
     page = client.get("/").content.decode()
     assert 'id="reported"' in page  # the grids' whistles wait in the street's dispatch queue
+
+
+def test_units_members_services_and_points_give_each_role_work(seeded: str, client: Client) -> None:
+    """Issue 9 (双报到, points): the community confirms attendance, the unit sees its rate, the bank has a redemption."""
+    from grids.models import MoralRedemption
+    from grids.moral import moral_balance
+    from parties.models_units import CoUnit, PointsEntry
+
+    client.force_login(User.objects.get(username="community"))
+    home = client.get(reverse("home")).content.decode()
+    assert 'id="units-panel"' in home and 'data-count="to_confirm"' in home
+    flags = {u.name: (u.in_service, u.reported, u.flagged) for u in client.get(reverse(
+        "units:community", args=[User.objects.get(username="community").scope_node_id])).context["paired"]}
+    assert flags == {"区教育局": (5, 4, False), "江城科技有限公司": (4, 2, True)}
+    client.force_login(User.objects.get(username="unit"))
+    unit = CoUnit.objects.get(name="区教育局")
+    assert client.get(reverse("units:unit", args=[unit.pk])).status_code == 200
+    assert PointsEntry.objects.filter(kind="reversal").exists() and PointsEntry.objects.filter(kind="manual").exists()
+    redemption = MoralRedemption.objects.get()
+    assert moral_balance(redemption.household) == 20
