@@ -302,7 +302,9 @@ class MoralEntry(models.Model):
         constraints = [
             # An earned entry names its category; a redemption or a reversal takes its meaning from its link.
             models.CheckConstraint(
-                condition=models.Q(redemption__isnull=False) | models.Q(reverses__isnull=False) | ~models.Q(category=""),
+                condition=models.Q(redemption__isnull=False)
+                | models.Q(reverses__isnull=False)
+                | ~models.Q(category=""),
                 name="moral_entry_category",
             ),
         ]

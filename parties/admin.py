@@ -152,7 +152,7 @@ class WishAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
 
 # ------------------------------------------------------------------------ 双报到 and points (issue 9)
 
-from .models_units import (  # noqa: E402
+from .models import (  # noqa: E402
     CoUnit,
     MemberReport,
     Pairing,

@@ -15,8 +15,7 @@ from governance.api.fields import MAX_ID, QuerySerializer
 from governance.api.views import LIST_ERRORS, ScopedListView
 
 from . import points, units
-from .models import Organization
-from .models_units import CoUnit
+from .models import CoUnit, Organization
 
 
 class ChainNodeSerializer(serializers.ModelSerializer[Organization]):

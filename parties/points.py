@@ -20,38 +20,17 @@ from django.utils.translation import gettext as _
 from governance.exceptions import TransitionNotAllowed
 from governance.models import User
 
-from .models import COMMUNITY_KINDS, Member, Organization
-from .models_units import (
+from .models import (
+    COMMUNITY_KINDS,
     AwardStatus,
     CoUnit,
     EntryKind,
+    Member,
+    Organization,
     PointsAward,
     PointsEntry,
-    PointsRule,
-    ServiceRecord,
 )
 from .units import is_staff_for
-
-
-def award_for_service(*, record: ServiceRecord, actor: User) -> PointsEntry | None:
-    """The rule's points for a confirmed service, once: the same record never earns twice."""
-    rule = PointsRule.objects.filter(kind=record.activity.kind, is_active=True).first()
-    if rule is None or rule.points == 0:
-        return None
-    entry, _created = PointsEntry.objects.get_or_create(
-        service=record,
-        member_id=record.member_id,
-        kind=EntryKind.SERVICE,
-        defaults={
-            "community_id": record.activity.community_id,
-            "points": rule.points,
-            "reason": record.activity.title,
-            "on": record.activity.held_on,
-            "granted_by": actor,
-            "created_at": timezone.now(),
-        },
-    )
-    return entry
 
 
 def points_propose(

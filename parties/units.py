@@ -36,12 +36,16 @@ from governance.access import Viewer, covers, restrict, subtree_q
 from governance.exceptions import TransitionNotAllowed
 from governance.models import User
 
-from .models import COMMUNITY_KINDS, Member, Organization, Wish
-from .models_units import (
+from .models import (
+    COMMUNITY_KINDS,
     CoUnit,
+    EntryKind,
+    Member,
     MemberReport,
+    Organization,
     Pairing,
     PointsEntry,
+    PointsRule,
     ServiceActivity,
     ServiceKind,
     ServiceRecord,
@@ -190,13 +194,34 @@ def apply(*, activity_id: int, action: str, actor: User, record_id: int | None =
             record.decided_at, record.decided_by = now, actor
         record.save()
         if action == "confirm":
-            from .points import award_for_service
-
             award_for_service(record=record, actor=actor)
     return record
 
 
 # -------------------------------------------------------------------------------------- services
+
+
+def award_for_service(*, record: ServiceRecord, actor: User) -> PointsEntry | None:
+    """The rule's points for a confirmed service, once: the same record never earns twice."""
+    rule = PointsRule.objects.filter(kind=record.activity.kind, is_active=True).first()
+    if rule is None or rule.points == 0:
+        return None
+    entry, _created = PointsEntry.objects.get_or_create(
+        service=record,
+        member_id=record.member_id,
+        kind=EntryKind.SERVICE,
+        defaults={
+            "community_id": record.activity.community_id,
+            "points": rule.points,
+            "reason": record.activity.title,
+            "on": record.activity.held_on,
+            "granted_by": actor,
+            "created_at": timezone.now(),
+        },
+    )
+    return entry
+
+
 
 
 def service_sign_up(*, actor: User, activity_id: int) -> ServiceRecord:
@@ -237,26 +262,6 @@ def activity_post(
         community=community, kind=kind, title=title.strip(), held_on=held_on, place=(place or "").strip(),
         posted_by=actor, posted_at=timezone.now(),
     )
-
-
-def service_for_wish(*, wish: Wish, actor: User) -> ServiceRecord | None:
-    """A fulfilled micro-wish counts as a service of its claimant, waiting for the community's confirmation.
-
-    Called by ``wishes.wish_fulfil`` in its transaction; a wish makes one service (its one-to-one link).
-    """
-    community = community_of(wish.place)
-    if community is None or wish.claimed_by_id is None:
-        return None
-    now = timezone.now()
-    activity, _created = ServiceActivity.objects.get_or_create(
-        wish=wish,
-        defaults={"community": community, "kind": ServiceKind.WISH, "title": wish.title,
-                  "held_on": timezone.localdate(now), "posted_by": actor, "posted_at": now},
-    )
-    record, _created = ServiceRecord.objects.get_or_create(
-        activity=activity, member_id=wish.claimed_by_id, defaults={"signed_up_at": now}
-    )
-    return record
 
 
 def report_record(*, actor: User, member: Member, community: Organization, reported_on: dt.date) -> MemberReport:

@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models_units import ServiceKind
+from .models import ServiceKind
 
 
 class YearForm(forms.Form):

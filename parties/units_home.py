@@ -9,8 +9,7 @@ from governance.access import restrict
 from governance.home import register_panel
 
 from . import units
-from .models import Member
-from .models_units import MemberReport
+from .models import Member, MemberReport
 from .wishes import member_of
 
 

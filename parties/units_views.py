@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from governance.exceptions import TransitionNotAllowed
 
 from . import points, units
-from .models_units import ServiceActivity
+from .models import ServiceActivity
 from .units_forms import ActivityForm, YearForm
 from .units_reports import unit_assessment_xlsx
 from .wishes import member_of

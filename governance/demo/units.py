@@ -16,8 +16,7 @@ from governance.models import User
 from grids.models import Household, MoralCategory
 from grids.moral import moral_award, moral_redeem
 from parties import points, units
-from parties.models import Member
-from parties.models_units import CoUnit, Pairing, PointsEntry, PointsRule, ServiceKind, UnitKind
+from parties.models import CoUnit, Member, Pairing, PointsEntry, PointsRule, ServiceKind, UnitKind
 from parties.wishes import community_of
 
 RULES = {ServiceKind.ACTIVITY: 5, ServiceKind.PATROL: 8, ServiceKind.WISH: 10}

@@ -47,7 +47,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from governance.models import User
-from parties.models_units import CoUnit
+from parties.models import CoUnit
 from petitions import metrics, services
 from petitions.models import Petition, Status
 

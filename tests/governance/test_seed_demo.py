@@ -160,10 +160,10 @@ def test_the_street_official_finds_reported_petitions_waiting_on_the_home_page(s
 
 
 def test_units_members_services_and_points_give_each_role_work(seeded: str, client: Client) -> None:
-    """Issue 9 (双报到, points): the community confirms attendance, the unit sees its rate, the bank has a redemption."""
+    """Issue 9 (双报到, points): the community confirms attendance, the unit sees its rate, a redemption."""
     from grids.models import MoralRedemption
     from grids.moral import moral_balance
-    from parties.models_units import CoUnit, PointsEntry
+    from parties.models import CoUnit, PointsEntry
 
     client.force_login(User.objects.get(username="community"))
     home = client.get(reverse("home")).content.decode()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from governance.exceptions import TransitionNotAllowed
 from parties import points, units
-from parties.models_units import EntryKind, PointsEntry, ServiceRecord
+from parties.models import EntryKind, PointsEntry, ServiceRecord
 
 from ..conftest import World
 from .units_world import Units, make_units
@@ -58,7 +58,7 @@ def test_confirming_again_or_retrying_the_award_gives_no_second_entry(u: Units) 
     member = u.member("李明")
     u.served(member, 1)
     record = ServiceRecord.objects.get(member=member)
-    points.award_for_service(record=record, actor=u.community_staff)  # a retried task, say
+    units.award_for_service(record=record, actor=u.community_staff)  # a retried task, say
     assert PointsEntry.objects.filter(service=record).count() == 1
     with pytest.raises(IntegrityError), transaction.atomic():
         PointsEntry.objects.create(

@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from governance.exceptions import TransitionNotAllowed
 from parties import units, wishes
-from parties.models_units import CoUnit, EntryKind, PointsEntry, ServiceKind, ServiceRecord, ServiceStatus
+from parties.models import CoUnit, EntryKind, PointsEntry, ServiceKind, ServiceRecord, ServiceStatus
 
 from ..conftest import World
 from .units_world import Units, make_units
@@ -141,7 +141,7 @@ class TestRulesOfSeed001:
         units.report_record(actor=u.community_staff, member=member, community=world.community,
                             reported_on=dt.date(2026, 4, 1))
         again = units.with_unit_figures(CoUnit.objects.filter(pk=unit.pk)).get()
-        assert (again.reported, units.unit_flagged(again.in_service, again.reported)) == (0, True)
+        assert (again.reported, units.unit_flagged(again.in_service, again.reported)) == (0, True)  # type: ignore[attr-defined]
 
     def test_the_threshold_is_a_setting(self, u: Units) -> None:
         with override_settings(UNIT_REPORTING_RATE_MIN=60):
@@ -166,7 +166,7 @@ class TestRulesOfSeed001:
             record = units.service_sign_up(actor=member.account, activity_id=activity.pk)
             if action:
                 units.apply(activity_id=activity.pk, action=action, actor=u.community_staff, record_id=record.pk)
-        assert units.with_member_figures(u.unit.members.filter(pk=member.pk), 2026).get().services == 0
+        assert units.with_member_figures(u.unit.members.filter(pk=member.pk), 2026).get().services == 0  # type: ignore[attr-defined]
 
 
 @pytest.mark.django_db

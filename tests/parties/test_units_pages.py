@@ -10,7 +10,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from governance.models import User
-from parties.models_units import CoUnit, Pairing, ServiceActivity, ServiceRecord, ServiceStatus
+from parties.models import CoUnit, Pairing, ServiceActivity, ServiceRecord, ServiceStatus
 
 from ..conftest import World
 from ..factories import UserFactory

@@ -8,8 +8,7 @@ from django.utils import timezone
 
 from governance.models import User
 from parties import units
-from parties.models import Member
-from parties.models_units import CoUnit, MemberReport, Pairing, PointsRule, ServiceActivity, ServiceKind
+from parties.models import CoUnit, Member, MemberReport, Pairing, PointsRule, ServiceActivity, ServiceKind
 
 from ..conftest import World
 from ..factories import UserFactory
