@@ -6,6 +6,8 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from governance.exceptions import TransitionNotAllowed
@@ -116,3 +118,16 @@ def test_rankings_per_community_and_unit_for_a_period(u: Units, django_assert_nu
     )
     last_year = points.ranking(since=dt.date(2025, 1, 1), until=dt.date(2025, 12, 31), unit=u.unit)
     assert [(r.name, r.points) for r in last_year] == [("乙", 20)]
+
+
+@pytest.mark.django_db
+def test_the_ledger_is_read_only_in_admin(u: Units, client: Client) -> None:
+    member = u.member("李明")
+    u.served(member, 1)
+    entry = PointsEntry.objects.get(member=member)
+    client.force_login(u.world.admin)
+    assert client.get(reverse("admin:parties_pointsentry_changelist")).status_code == 200
+    assert client.post(reverse("admin:parties_pointsentry_delete", args=[entry.pk]), {"post": "yes"}).status_code == 403
+    client.post(reverse("admin:parties_pointsentry_change", args=[entry.pk]), {"points": 500})
+    assert PointsEntry.objects.get(pk=entry.pk).points == 5
+    assert client.get(reverse("admin:parties_pointsentry_add")).status_code == 403
