@@ -365,6 +365,12 @@ GRID_HOUSEHOLD_STANDARD = {"urban": 300}
 # A micro-wish published and unclaimed for longer than this is flagged to its community (微心愿).
 WISH_UNCLAIMED_DAYS = env.int("WANGGE_WISH_UNCLAIMED_DAYS", default=7)
 
+# 双报到 (seed 001): a unit whose in-service members' reporting rate is below this percentage may not
+# be rated excellent (不得评优评先); a member with fewer confirmed services than this in a year may not
+# be rated excellent in the annual assessment (年度考核不得评为优秀).
+UNIT_REPORTING_RATE_MIN = env.int("WANGGE_UNIT_REPORTING_RATE_MIN", default=80)
+MEMBER_SERVICES_MIN = env.int("WANGGE_MEMBER_SERVICES_MIN", default=2)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

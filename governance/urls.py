@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from grids.api import GridListView, PatrolListView, VisitListView
-from parties.api import ChainListView
+from parties.api import ChainListView, PointsRankingView, UnitListView, UnitRankingView
 from petitions import public
 from petitions.api import CategoryListView, DashboardView, PetitionViewSet
 
@@ -38,6 +38,9 @@ api_v1 = [
     path("dashboard/", DashboardView.as_view(), name="api-dashboard"),
     path("patrols/", PatrolListView.as_view(), name="api-patrols"),
     path("visits/", VisitListView.as_view(), name="api-visits"),
+    path("units/", UnitListView.as_view(), name="api-units"),
+    path("points/ranking/", PointsRankingView.as_view(), name="api-points-ranking"),
+    path("points/unit-ranking/", UnitRankingView.as_view(), name="api-points-unit-ranking"),
     *router.urls,
 ]
 
@@ -55,6 +58,7 @@ urlpatterns = [
     path("s/<str:token>/", public.status_page, name="public-status"),
     path("wishes/", include("parties.urls")),
     path("grids/", include("grids.urls")),
+    path("units/", include("parties.units_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI (vendored) sets inline styles: the one page whose policy allows them (styles only).

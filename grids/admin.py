@@ -449,3 +449,25 @@ class VisitAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
         if obj is not None and obj.pk:
             reveal_personal_data(request.user, obj, "learned,follow_up")
         return super().render_change_form(request, context, *args, **kwargs)
+
+
+# ------------------------------------------------------------------------- moral points bank (issue 9)
+
+from .models import MoralEntry, MoralRedemption  # noqa: E402
+
+
+@admin.register(MoralEntry)
+class MoralEntryAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    """Read-only: the moral points bank's ledger is written by grids.moral and never edited."""
+
+    list_display = ("on", "household", "category", "points", "reason", "granted_by")
+    list_filter = ("category",)
+    list_select_related = ("household__building", "granted_by")
+    date_hierarchy = "on"
+
+
+@admin.register(MoralRedemption)
+class MoralRedemptionAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    list_display = ("redeemed_at", "household", "item", "points", "recorded_by")
+    list_select_related = ("household__building", "recorded_by")
+    date_hierarchy = "redeemed_at"

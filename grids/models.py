@@ -377,3 +377,89 @@ class Visit(models.Model):
         from django.urls import reverse
 
         return reverse("grids:visit", args=[self.pk])
+
+
+# ------------------------------------------------------------------------- moral points bank (issue 9)
+
+
+class MoralCategory(models.TextChoices):
+    """道德积分银行's four categories (seed 004)."""
+
+    SELF = "self", _("self-cultivation (修身)")
+    FAMILY = "family", _("family (润家)")
+    NEIGHBOURS = "neighbours", _("neighbourliness (睦邻)")
+    CITY = "city", _("civic life (怡城)")
+
+
+class MoralRedemption(models.Model):
+    """A household spends points from the moral points bank on an item (兑换)."""
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("household"), on_delete=models.PROTECT, related_name="moral_redemptions"
+    )
+    item = models.CharField(_("item"), max_length=100)
+    points = models.PositiveIntegerField(_("points spent"))
+    redeemed_at = models.DateTimeField(_("redeemed at"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scope = Scope(via="household__building__grid")
+
+    class Meta:
+        ordering = ["-redeemed_at", "-id"]
+        verbose_name = _("moral points redemption")
+        verbose_name_plural = _("moral points redemptions")
+        constraints = [models.CheckConstraint(condition=models.Q(points__gt=0), name="moral_redemption_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.household} · {self.item} · {self.points}"
+
+
+class MoralEntry(models.Model):
+    """One line of a household's moral points ledger (道德积分银行). Never edited or deleted: a
+    redemption is a negative entry pointing at it, a mistake a reversal pointing at the entry."""
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("household"), on_delete=models.PROTECT, related_name="moral_entries"
+    )
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("resident"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("The resident the points were earned by, when it was one person."),
+    )
+    category = models.CharField(_("category"), max_length=12, choices=MoralCategory.choices, blank=True)
+    points = models.IntegerField(_("points"))
+    reason = models.CharField(_("reason"), max_length=200)
+    on = models.DateField(_("date"), db_index=True)
+    redemption = models.OneToOneField(
+        MoralRedemption, verbose_name=_("redemption"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="entry",
+    )
+    reverses = models.OneToOneField(
+        "self", verbose_name=_("reverses"), null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("granted by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("recorded at"))
+
+    objects = ScopedQuerySet.as_manager()
+    scope = Scope(via="household__building__grid")
+
+    class Meta:
+        ordering = ["-on", "-id"]
+        verbose_name = _("moral points entry")
+        verbose_name_plural = _("moral points ledger")
+        constraints = [
+            # An earned entry names its category; a redemption or a reversal takes its meaning from its link.
+            models.CheckConstraint(
+                condition=models.Q(redemption__isnull=False)
+                | models.Q(reverses__isnull=False)
+                | ~models.Q(category=""),
+                name="moral_entry_category",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.points:+d} {self.reason}"

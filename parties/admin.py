@@ -150,3 +150,88 @@ class WishAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     list_select_related = ("place", "claimed_by")
     date_hierarchy = "recorded_at"
     inlines = [WishEventInline]
+
+
+# ------------------------------------------------------------------------ 双报到 and points (issue 9)
+
+from .models import (  # noqa: E402
+    CoUnit,
+    MemberReport,
+    Pairing,
+    PointsAward,
+    PointsEntry,
+    PointsRule,
+    ServiceActivity,
+    ServiceRecord,
+)
+
+
+class PairingInline(ScopedAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = Pairing
+    extra = 0
+    autocomplete_fields = ("community",)
+
+
+@admin.register(CoUnit)
+class CoUnitAdmin(ScopedModelAdmin):
+    """Co-building units, their pairings with communities, and the accounts of their own staff."""
+
+    list_display = ("name", "kind", "party_organisation", "located_in")
+    list_filter = ("kind",)
+    search_fields = ("name", "party_organisation")
+    autocomplete_fields = ("party_node", "located_in", "accounts")
+    list_select_related = ("located_in",)
+    inlines = [PairingInline]
+
+
+@admin.register(MemberReport)
+class MemberReportAdmin(ScopedModelAdmin):
+    list_display = ("member", "community", "reported_on", "confirmed_at", "confirmed_by")
+    list_filter = (("confirmed_at", admin.EmptyFieldListFilter),)
+    search_fields = ("member__name", "community__name")
+    autocomplete_fields = ("member", "community")
+    list_select_related = ("member", "community", "confirmed_by")
+    readonly_fields = ("confirmed_at", "confirmed_by")
+
+
+class ServiceRecordInline(ReadOnlyInline):
+    model = ServiceRecord
+    fields = ("member", "status", "signed_up_at", "decided_at", "decided_by")
+    readonly_fields = fields
+
+
+@admin.register(ServiceActivity)
+class ServiceActivityAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    """Read-only: services are posted on the community's page, their records move through parties.units."""
+
+    list_display = ("title", "community", "kind", "held_on", "place")
+    list_filter = ("kind",)
+    search_fields = ("title", "community__name")
+    list_select_related = ("community",)
+    date_hierarchy = "held_on"
+    inlines = [ServiceRecordInline]
+
+
+@admin.register(PointsRule)
+class PointsRuleAdmin(ScopedModelAdmin):
+    """How many points a confirmed service of each kind earns (红细胞积分)."""
+
+    list_display = ("kind", "points", "is_active")
+
+
+@admin.register(PointsAward)
+class PointsAwardAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    list_display = ("member", "community", "points", "reason", "status", "proposed_by", "decided_by")
+    list_filter = ("status",)
+    list_select_related = ("member", "community", "proposed_by", "decided_by")
+
+
+@admin.register(PointsEntry)
+class PointsEntryAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    """Read-only: a ledger is never edited; a mistake is undone by a reversal entry."""
+
+    list_display = ("on", "member", "community", "kind", "points", "reason", "granted_by", "approved_by")
+    list_filter = ("kind",)
+    search_fields = ("member__name", "reason")
+    list_select_related = ("member", "community", "granted_by", "approved_by")
+    date_hierarchy = "on"

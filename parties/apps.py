@@ -8,3 +8,4 @@ class PartiesConfig(AppConfig):
 
     def ready(self) -> None:
         from . import home  # noqa: F401  (registers the home page panel)
+        from .units_home import units_panel  # noqa: F401  (双报到's panel)

@@ -30,7 +30,18 @@ from governance.access import Viewer, covers, restrict, subtree_q
 from governance.exceptions import TransitionNotAllowed
 from governance.models import Satisfaction, User
 
-from .models import COMMUNITY_KINDS, WISH_PLACE_KINDS, Member, Organization, Wish, WishEvent, WishStatus
+from .models import (
+    COMMUNITY_KINDS,
+    WISH_PLACE_KINDS,
+    Member,
+    Organization,
+    ServiceActivity,
+    ServiceKind,
+    ServiceRecord,
+    Wish,
+    WishEvent,
+    WishStatus,
+)
 
 S = WishStatus
 STAFF = "staff"  # the community's workers and officials (their scope covers the wish)
@@ -221,7 +232,11 @@ def wish_fulfil(*, actor: User, wish_id: int, fulfilment: str) -> Wish:
         w.fulfilled_at = now
         w.fulfilment = fulfilment
 
-    return apply(wish_id=wish_id, action="fulfil", actor=actor, note=fulfilment, change=change)
+    with transaction.atomic():
+        wish = apply(wish_id=wish_id, action="fulfil", actor=actor, note=fulfilment, change=change)
+        # 双报到: the fulfilled wish counts as the member's service once the community confirms it.
+        service_for_wish(wish=wish, actor=actor)
+    return wish
 
 
 def wish_evaluate(*, actor: User, wish_id: int, rating: str, note: str = "") -> Wish:
@@ -233,6 +248,26 @@ def wish_evaluate(*, actor: User, wish_id: int, rating: str, note: str = "") -> 
         w.rating = rating
 
     return apply(wish_id=wish_id, action="evaluate", actor=actor, note=note, change=change)
+
+
+def service_for_wish(*, wish: Wish, actor: User) -> ServiceRecord | None:
+    """A fulfilled micro-wish counts as a service of its claimant, waiting for the community's confirmation.
+
+    Called by ``wish_fulfil`` in its transaction; a wish makes one service (its one-to-one link).
+    """
+    community = community_of(wish.place)
+    if community is None or wish.claimed_by_id is None:
+        return None
+    now = timezone.now()
+    activity, _created = ServiceActivity.objects.get_or_create(
+        wish=wish,
+        defaults={"community": community, "kind": ServiceKind.WISH, "title": wish.title,
+                  "held_on": timezone.localdate(now), "posted_by": actor, "posted_at": now},
+    )
+    record, _created = ServiceRecord.objects.get_or_create(
+        activity=activity, member_id=wish.claimed_by_id, defaults={"signed_up_at": now}
+    )
+    return record
 
 
 # ------------------------------------------------------------------------------------- selectors

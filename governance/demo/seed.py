@@ -23,6 +23,7 @@ from petitions.models import Category, Petition, ServiceArea
 from .places import seed_places
 from .fieldwork import seed_fieldwork
 from .service_cards import seed_service_cards
+from .units import seed_units
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
@@ -168,6 +169,7 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
         seed_places()
         seed_fieldwork()
         seed_service_cards(log)
+        seed_units(password)
     return {
         "chain nodes": Organization.objects.count(),
         "grids": Grid.objects.count(),

@@ -32,6 +32,9 @@ CONTRACT = {
     ("/api/v1/dashboard/", "get"),
     ("/api/v1/patrols/", "get"),  # field work (巡查), issue 8
     ("/api/v1/visits/", "get"),  # field work (入户走访), issue 8
+    ("/api/v1/units/", "get"),  # 双报到: units with their reporting rate, issue 9
+    ("/api/v1/points/ranking/", "get"),  # 红细胞积分 rankings (a community's, a unit's), issue 9
+    ("/api/v1/points/unit-ranking/", "get"),
 }
 
 

@@ -47,6 +47,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from governance.models import User
+from parties.models import CoUnit
 from petitions import metrics, services
 from petitions.models import Petition, Status
 
@@ -83,7 +84,11 @@ STATEFUL_RUNS = 6
 READS = {
     "GET /api/v1/chain/", "GET /api/v1/grids/", "GET /api/v1/categories/", "GET /api/v1/departments/",
     "GET /api/v1/petitions/", "GET /api/v1/petitions/{id}/", "GET /api/v1/dashboard/", "POST /api/v1/auth/token/",
+    "GET /api/v1/units/",
 }
+# The points rankings (issue 9) are of a community or a unit the district sees; a grid worker's or a
+# department's scope holds neither.
+RANKINGS = {"GET /api/v1/points/ranking/", "GET /api/v1/points/unit-ranking/"}
 STEPS = {
     f"POST /api/v1/petitions/{{id}}/{step}/"
     for step in ("report", "dispatch", "accept", "return", "resolve", "follow-up", "cancel")
@@ -93,7 +98,7 @@ CLOCK = {
     for step in ("pause", "resume", "request-extension", "approve-extension", "refuse-extension")
 }
 SUCCEEDS = {
-    "admin": READS | STEPS | CLOCK | {"POST /api/v1/petitions/"},
+    "admin": READS | STEPS | CLOCK | RANKINGS | {"POST /api/v1/petitions/"},
     "worker": READS | {"POST /api/v1/petitions/", "POST /api/v1/petitions/{id}/resolve/",
                        "POST /api/v1/petitions/{id}/follow-up/", "POST /api/v1/petitions/{id}/report/"},
     "dept": READS | {"POST /api/v1/petitions/{id}/accept/", "POST /api/v1/petitions/{id}/return/",
@@ -118,6 +123,8 @@ class Real:
     category: str = ""
     department: str = ""
     households: list[int] = field(default_factory=list)
+    community: int = 0
+    unit: int = 0
     petitions: dict[str, list[int]] = field(default_factory=dict)
 
 
@@ -173,6 +180,10 @@ def _point_at_world(case: Any, rng: random.Random, *, linked: bool = False) -> N
     # The grids' point filter: "latitude,longitude" in range (a rule the string type cannot say).
     if path == "/api/v1/grids/" and case.query and "point" in case.query:
         case.query["point"] = rng.choice(["45.05,126.05", "-33.9,151.2", "0,0"])
+    if path == "/api/v1/points/ranking/" and isinstance(case.query, dict):
+        case.query["community"] = REAL.community
+    if path == "/api/v1/points/unit-ranking/" and isinstance(case.query, dict):
+        case.query["unit"] = REAL.unit
     # The list's figure filters (stage, since, until) follow the dashboard's period rules.
     if path in ("/api/v1/dashboard/", "/api/v1/petitions/") and case.method.upper() == "GET" and case.query:
         _a_period_in_order(case.query)
@@ -261,6 +272,8 @@ def _build_world(world: World, role: str) -> None:
     REAL.username = getattr(world, role).username
     REAL.grid, REAL.category, REAL.department = world.grid.code, world.category.code, world.housing.code
     REAL.households = [household.pk]
+    REAL.community = world.community.pk
+    REAL.unit = CoUnit.objects.create(name="区教育局", party_organisation="机关党委", located_in=world.street).pk
     REAL.petitions = {
         "any": [p.pk for p in petitions],
         **{step: [pk for s in sources for pk in by_status.get(s, [])] for step, sources in STEP_SOURCES.items()},

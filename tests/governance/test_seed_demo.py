@@ -253,3 +253,23 @@ def test_the_demo_has_places_channels_and_queues(seeded: str, client: Client) ->
         assert 'id="queues"' in client.get(reverse("home")).content.decode()
     client.force_login(User.objects.get(username="member"))  # a party member: no grid to log petitions on
     assert reverse("petitions:register") not in client.get(reverse("home")).content.decode()
+
+
+def test_units_members_services_and_points_give_each_role_work(seeded: str, client: Client) -> None:
+    """Issue 9 (双报到, points): the community confirms attendance, the unit sees its rate, a redemption."""
+    from grids.models import MoralRedemption
+    from grids.moral import moral_balance
+    from parties.models import CoUnit, PointsEntry
+
+    client.force_login(User.objects.get(username="community"))
+    home = client.get(reverse("home")).content.decode()
+    assert 'id="units-panel"' in home and 'data-count="to_confirm"' in home
+    flags = {u.name: (u.in_service, u.reported, u.flagged) for u in client.get(reverse(
+        "units:community", args=[User.objects.get(username="community").scope_node_id])).context["paired"]}
+    assert flags == {"区教育局": (5, 4, False), "江城科技有限公司": (4, 2, True)}
+    client.force_login(User.objects.get(username="unit"))
+    unit = CoUnit.objects.get(name="区教育局")
+    assert client.get(reverse("units:unit", args=[unit.pk])).status_code == 200
+    assert PointsEntry.objects.filter(kind="reversal").exists() and PointsEntry.objects.filter(kind="manual").exists()
+    redemption = MoralRedemption.objects.get()
+    assert moral_balance(redemption.household) == 20

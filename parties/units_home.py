@@ -1,0 +1,37 @@
+"""The 双报到 panel on the home page: attendance to confirm, reports to confirm, members flagged."""
+
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from governance.access import restrict
+from governance.home import register_panel
+
+from . import units
+from .models import Member, MemberReport
+from .wishes import member_of
+
+
+@register_panel("parties/units/_home_panel.html", order=25)
+def units_panel(user: Any) -> dict[str, Any] | None:
+    year = timezone.localdate().year
+    to_confirm = units.waiting_confirmation_for(user).count()
+    reports = 0
+    flagged = 0
+    if not user.is_department_staff and (user.sees_everything or user.scope_node_id):
+        reports = restrict(user, MemberReport.objects.filter(confirmed_at__isnull=True)).count()
+        reported = restrict(user, MemberReport.objects.all()).values("member_id")
+        flagged = (
+            units.with_member_figures(Member.objects.filter(pk__in=reported), year)
+            .filter(services__lt=settings.MEMBER_SERVICES_MIN).count()  # type: ignore[misc]
+        )
+    own_units = units.flag_units(list(units.with_unit_figures(units.units_for(user).filter(accounts=user))))
+    member = member_of(user)
+    open_services = units.open_activities_for(member).count() if member else 0
+    if not (to_confirm or reports or flagged or own_units or open_services):
+        return None
+    return {
+        "to_confirm": to_confirm, "reports": reports, "flagged": flagged, "year": year,
+        "own_units": own_units, "open_services": open_services,
+    }
