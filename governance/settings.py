@@ -326,6 +326,9 @@ GRID_HOUSEHOLD_STANDARD = {"urban": 300}
 # A micro-wish published and unclaimed for longer than this is flagged to its community (微心愿).
 WISH_UNCLAIMED_DAYS = env.int("WANGGE_WISH_UNCLAIMED_DAYS", default=7)
 
+# How long a deliberation's resolution stays on public notice (公示) before it is carried out (五议).
+DELIBERATION_NOTICE_DAYS = env.int("WANGGE_DELIBERATION_NOTICE_DAYS", default=5)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

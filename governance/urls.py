@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from grids.api import GridListView
-from parties.api import ChainListView
+from parties.api import ChainListView, DeliberationDetailView, DeliberationListView
 from petitions.api import CategoryListView, DashboardView, PetitionViewSet
 
 from . import health, views
@@ -35,6 +35,8 @@ api_v1 = [
     path("categories/", CategoryListView.as_view(), name="api-categories"),
     path("departments/", DepartmentListView.as_view(), name="api-departments"),
     path("dashboard/", DashboardView.as_view(), name="api-dashboard"),
+    path("deliberations/", DeliberationListView.as_view(), name="api-deliberations"),
+    path("deliberations/<int:pk>/", DeliberationDetailView.as_view(), name="api-deliberation"),
     *router.urls,
 ]
 
@@ -48,6 +50,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("petitions/", include("petitions.urls")),
     path("wishes/", include("parties.urls")),
+    path("deliberations/", include("parties.deliberation_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI (vendored) sets inline styles: the one page whose policy allows them (styles only).

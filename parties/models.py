@@ -283,3 +283,14 @@ class WishEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wish_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+# ------------------------------------------------------------------------------ deliberation (五议)
+
+from .deliberation_models import (  # noqa: E402, F401  (its own module; needs the chain's models above)
+    Deliberation,
+    DeliberationEvaluation,
+    DeliberationEvent,
+    DeliberationSource,
+    DeliberationStatus,
+)

@@ -7,4 +7,5 @@ class PetitionsConfig(AppConfig):
     verbose_name = _("Petitions")
 
     def ready(self) -> None:
-        from . import calendar, home  # noqa: F401  (register the calendar check and the home page panel)
+        # Register the calendar check, the home page panel, and the petitions a deliberation came from.
+        from . import calendar, home, proposals  # noqa: F401
