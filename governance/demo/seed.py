@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from governance.demo.deliberations import seed_deliberations
 from governance.models import Department, User
 from grids.identity import id_card_check_digit, id_card_hash
 from grids.models import Building, Grid, GridAssignment, Household, MemberResidence, Resident
@@ -159,6 +160,7 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
     if size == "small":
         _seed_petitions()
         _seed_wishes(password)
+        seed_deliberations(password)
     return {
         "chain nodes": Organization.objects.count(),
         "grids": Grid.objects.count(),

@@ -157,3 +157,17 @@ def test_the_street_official_finds_reported_petitions_waiting_on_the_home_page(s
     client.force_login(User.objects.get(username="official"))
     page = client.get("/").content.decode()
     assert 'id="reported"' in page  # the grids' whistles wait in the street's dispatch queue
+
+
+def test_one_deliberation_at_every_step_for_the_community(seeded: str, client: Client) -> None:
+    from parties.models import Deliberation, DeliberationSource, DeliberationStatus
+
+    statuses = set(Deliberation.objects.values_list("status", flat=True))
+    assert statuses == set(DeliberationStatus.values)
+    assert Deliberation.objects.filter(source=DeliberationSource.PETITION).exists()
+    client.force_login(User.objects.get(username="committee"))
+    home = client.get(reverse("home")).content.decode()
+    assert 'id="deliberations-panel"' in home and 'data-count="accept"' in home
+    noticed = Deliberation.objects.get(status=DeliberationStatus.NOTICED)
+    client.logout()
+    assert client.get(reverse("deliberations:notice", args=[noticed.pk])).status_code == 200
