@@ -307,6 +307,8 @@ SPECTACULAR_SETTINGS = {
         "ServiceAreaEnum": "petitions.models.ServiceArea",
         "ChainKindEnum": "parties.models.Kind",
         "GridKindEnum": "grids.models.Grid.Kind",
+        "DeliberationStatusEnum": "parties.models.DeliberationStatus",
+        "DeliberationSourceEnum": "parties.models.DeliberationSource",
     },
 }
 

@@ -30,6 +30,8 @@ CONTRACT = {
     ("/api/v1/petitions/{id}/pause/", "post"),
     ("/api/v1/petitions/{id}/resume/", "post"),
     ("/api/v1/dashboard/", "get"),
+    ("/api/v1/deliberations/", "get"),  # 五议, issue 9
+    ("/api/v1/deliberations/{id}/", "get"),
 }
 
 
