@@ -397,3 +397,20 @@ def test_a_village_deliberates_the_same_way(world: World) -> None:
     with pytest.raises(ValidationError) as err:  # a grid branch is not a community
         proposed(world, head, community=world.branch)
     assert "community" in err.value.message_dict
+
+
+@pytest.mark.django_db
+def test_the_petition_page_turns_it_into_a_proposal(world: World, client: Client) -> None:
+    petition = world.petition("closed")
+    client.force_login(world.official)
+    page = client.get(petition.get_absolute_url()).content.decode()
+    assert 'name="propose"' in page
+    response = client.post(reverse("petitions:propose", args=[petition.pk]), {"title": "楼道灯反复损坏"})
+    deliberation = Deliberation.objects.get()
+    assert response.status_code == 302 and response["Location"] == deliberation.get_absolute_url()
+    page = client.get(petition.get_absolute_url()).content.decode()
+    assert 'id="proposal"' in page and deliberation.get_absolute_url() in page and 'name="propose"' not in page
+    again = client.post(reverse("petitions:propose", args=[petition.pk]), {"title": "再来"}, follow=True)
+    assert "已转为议题" in again.content.decode() and Deliberation.objects.count() == 1
+    client.force_login(world.dept)
+    assert 'name="propose"' not in client.get(petition.get_absolute_url()).content.decode()
