@@ -414,3 +414,25 @@ def test_the_petition_page_turns_it_into_a_proposal(world: World, client: Client
     assert "已转为议题" in again.content.decode() and Deliberation.objects.count() == 1
     client.force_login(world.dept)
     assert 'name="propose"' not in client.get(petition.get_absolute_url()).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_admin_is_scoped_read_only_and_masks_the_proposer(world: World, committee: User, client: Client) -> None:
+    from django.contrib.auth.models import Permission
+
+    here = at(world, committee, S.DECIDED)
+    far_head = UserFactory.create(username="far", role=User.Role.WORKER, scope_node=world.foreign_grid.branch.parent)
+    far = proposed(world, far_head, community=world.foreign_grid.branch.parent, title="江边议题")
+    official = world.official
+    official.is_staff = True
+    official.save()
+    official.user_permissions.set(Permission.objects.filter(content_type__app_label="parties"))
+    client.force_login(official)
+    listing = client.get(reverse("admin:parties_deliberation_changelist")).content.decode()
+    assert here.title in listing and far.title not in listing
+    assert "王**" in listing and PROPOSER not in listing
+    assert client.get(reverse("admin:parties_deliberation_change", args=[far.pk])).status_code in (302, 404)
+    page = client.get(reverse("admin:parties_deliberation_change", args=[here.pk])).content.decode()
+    assert PROPOSER not in page
+    assert "已协同决议" in page and 'name="events-0-note"' not in page  # the timeline, read-only
+    assert client.get(reverse("admin:parties_deliberation_add")).status_code == 403
