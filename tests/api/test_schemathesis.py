@@ -47,6 +47,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from governance.models import User
+from parties import deliberations
 from petitions import metrics, services
 from petitions.models import Petition, Status
 
@@ -83,6 +84,7 @@ STATEFUL_RUNS = 6
 READS = {
     "GET /api/v1/chain/", "GET /api/v1/grids/", "GET /api/v1/categories/", "GET /api/v1/departments/",
     "GET /api/v1/petitions/", "GET /api/v1/petitions/{id}/", "GET /api/v1/dashboard/", "POST /api/v1/auth/token/",
+    "GET /api/v1/deliberations/",  # an empty page for those whose scope holds no community
 }
 STEPS = {
     f"POST /api/v1/petitions/{{id}}/{step}/"
@@ -93,7 +95,7 @@ CLOCK = {
     for step in ("pause", "resume", "request-extension", "approve-extension", "refuse-extension")
 }
 SUCCEEDS = {
-    "admin": READS | STEPS | CLOCK | {"POST /api/v1/petitions/"},
+    "admin": READS | STEPS | CLOCK | {"POST /api/v1/petitions/", "GET /api/v1/deliberations/{id}/"},
     "worker": READS | {"POST /api/v1/petitions/", "POST /api/v1/petitions/{id}/resolve/",
                        "POST /api/v1/petitions/{id}/follow-up/", "POST /api/v1/petitions/{id}/report/"},
     "dept": READS | {"POST /api/v1/petitions/{id}/accept/", "POST /api/v1/petitions/{id}/return/",
@@ -119,6 +121,7 @@ class Real:
     department: str = ""
     households: list[int] = field(default_factory=list)
     petitions: dict[str, list[int]] = field(default_factory=dict)
+    deliberations: list[int] = field(default_factory=list)
 
 
 REAL = Real()
@@ -141,6 +144,8 @@ def _point_at_world(case: Any, rng: random.Random, *, linked: bool = False) -> N
     if "{id}" in path and not linked:
         step = path.rstrip("/").rsplit("/", 1)[-1]
         candidates = REAL.petitions.get(step) or REAL.petitions["any"]
+        if path.startswith("/api/v1/deliberations/"):
+            candidates = REAL.deliberations
         case.path_parameters["id"] = rng.choice(candidates)
     if body is not None:
         # The whistle's note is required, like a reason (elsewhere a note is optional).
@@ -252,6 +257,10 @@ def _build_world(world: World, role: str) -> None:
     REAL.username = getattr(world, role).username
     REAL.grid, REAL.category, REAL.department = world.grid.code, world.category.code, world.housing.code
     REAL.households = [household.pk]
+    community = world.grid.branch.parent
+    REAL.deliberations = [
+        deliberations.deliberation_propose(actor=world.admin, community=community, title="加装电梯").pk
+    ]
     REAL.petitions = {
         "any": [p.pk for p in petitions],
         **{step: [pk for s in sources for pk in by_status.get(s, [])] for step, sources in STEP_SOURCES.items()},
