@@ -346,6 +346,8 @@ SPECTACULAR_SETTINGS = {
         "ServiceAreaEnum": "petitions.models.ServiceArea",
         "ChainKindEnum": "parties.models.Kind",
         "GridKindEnum": "grids.models.Grid.Kind",
+        "DeliberationStatusEnum": "parties.models.DeliberationStatus",
+        "DeliberationSourceEnum": "parties.models.DeliberationSource",
     },
 }
 
@@ -370,6 +372,10 @@ WISH_UNCLAIMED_DAYS = env.int("WANGGE_WISH_UNCLAIMED_DAYS", default=7)
 # be rated excellent in the annual assessment (年度考核不得评为优秀).
 UNIT_REPORTING_RATE_MIN = env.int("WANGGE_UNIT_REPORTING_RATE_MIN", default=80)
 MEMBER_SERVICES_MIN = env.int("WANGGE_MEMBER_SERVICES_MIN", default=2)
+
+
+# How long a deliberation's resolution stays on public notice (公示) before it is carried out (五议).
+DELIBERATION_NOTICE_DAYS = env.int("WANGGE_DELIBERATION_NOTICE_DAYS", default=5)
 
 LOGGING = {
     "version": 1,

@@ -9,7 +9,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from grids.api import GridListView, PatrolListView, VisitListView
-from parties.api import ChainListView, PointsRankingView, UnitListView, UnitRankingView
+from parties.api import (
+    ChainListView,
+    DeliberationDetailView,
+    DeliberationListView,
+    PointsRankingView,
+    UnitListView,
+    UnitRankingView,
+)
 from petitions import public
 from petitions.api import CategoryListView, DashboardView, PetitionViewSet
 
@@ -41,6 +48,8 @@ api_v1 = [
     path("units/", UnitListView.as_view(), name="api-units"),
     path("points/ranking/", PointsRankingView.as_view(), name="api-points-ranking"),
     path("points/unit-ranking/", UnitRankingView.as_view(), name="api-points-unit-ranking"),
+    path("deliberations/", DeliberationListView.as_view(), name="api-deliberations"),
+    path("deliberations/<int:pk>/", DeliberationDetailView.as_view(), name="api-deliberation"),
     *router.urls,
 ]
 
@@ -59,6 +68,7 @@ urlpatterns = [
     path("wishes/", include("parties.urls")),
     path("grids/", include("grids.urls")),
     path("units/", include("parties.units_urls")),
+    path("deliberations/", include("parties.deliberation_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI (vendored) sets inline styles: the one page whose policy allows them (styles only).

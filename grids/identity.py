@@ -6,6 +6,8 @@ import re
 
 from django.conf import settings
 
+from governance.masking import mask_name  # noqa: F401  (names are masked one way in every app)
+
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 ID_CARD_RE = re.compile(r"^\d{17}[\dX]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -62,10 +64,3 @@ def mask_id_card(value: str | None) -> str:
     if len(value) < 10:
         return "*" * len(value)
     return f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}"
-
-
-def mask_name(value: str | None) -> str:
-    """张** — the family name only."""
-    if not value:
-        return ""
-    return value[0] + "*" * max(1, len(value) - 1)

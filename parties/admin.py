@@ -235,3 +235,41 @@ class PointsEntryAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     search_fields = ("member__name", "reason")
     list_select_related = ("member", "community", "granted_by", "approved_by")
     date_hierarchy = "on"
+
+
+# ------------------------------------------------------------------------------ deliberation (五议)
+
+from .models import Deliberation, DeliberationEvaluation, DeliberationEvent  # noqa: E402
+
+
+class DeliberationEventInline(ReadOnlyInline):
+    model = DeliberationEvent
+    fields = ("at", "action", "from_status", "to_status", "actor", "note")
+    readonly_fields = fields
+
+
+class DeliberationEvaluationInline(ReadOnlyInline):
+    model = DeliberationEvaluation
+    fields = ("at", "resident", "satisfaction", "comment", "recorded_by")
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("resident's name"))
+    def resident(self, obj: DeliberationEvaluation) -> str:
+        return obj.masked_resident
+
+
+@admin.register(Deliberation)
+class DeliberationAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
+    """Read-only: a matter moves only through its steps on the deliberation pages (parties.deliberations)."""
+
+    list_display = ("title", "community", "status", "masked_proposer", "proposed_at", "deadline")
+    list_filter = ("status", "source")
+    search_fields = ("title", "community__name")
+    list_select_related = ("community",)
+    date_hierarchy = "proposed_at"
+    exclude = ("proposer_name",)
+    inlines = [DeliberationEventInline, DeliberationEvaluationInline]
+
+    @admin.display(description=gettext_lazy("proposed by"))
+    def masked_proposer(self, obj: Deliberation) -> str:
+        return obj.masked_proposer

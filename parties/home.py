@@ -19,3 +19,17 @@ def wishes_panel(user: Any) -> dict[str, Any] | None:
     if not (member or to_publish or stale):
         return None
     return {"member": member, "waiting": waiting, "to_fulfil": to_fulfil, "to_publish": to_publish, "stale": stale}
+
+
+# ------------------------------------------------------------------------------ deliberation (五议)
+
+
+@register_panel("parties/_deliberation_panel.html", order=25)
+def deliberations_panel(user: Any) -> dict[str, Any] | None:
+    """The matters waiting for the user's step, per step (one query); nothing when none waits."""
+    from . import deliberations
+
+    counts = deliberations.waiting_counts(deliberations.deliberations_for(user))
+    if not any(counts.values()):
+        return None
+    return {"counts": counts}

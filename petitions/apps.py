@@ -7,4 +7,6 @@ class PetitionsConfig(AppConfig):
     verbose_name = _("Petitions")
 
     def ready(self) -> None:
-        from . import calendar, cards, home  # noqa: F401  (register the calendar check and the home page panels)
+        # Register the calendar check, the home page panels, the service cards, and the petitions a
+        # deliberation came from.
+        from . import calendar, cards, home, proposals  # noqa: F401

@@ -857,3 +857,32 @@ class PublicReport(models.Model):
 
     def __str__(self) -> str:
         return str(self.petition_id)
+
+
+class PetitionProposal(models.Model):
+    """A petition turned into a matter for deliberation (五议): the link is the petitions' to keep.
+
+    Recurring petitions about the same thing may point at one matter; a petition at one matter at most.
+    """
+
+    petition = models.OneToOneField(
+        Petition, verbose_name=_("petition"), on_delete=models.CASCADE, related_name="proposal"
+    )
+    deliberation = models.ForeignKey(
+        "parties.Deliberation", verbose_name=_("matter for deliberation"), on_delete=models.PROTECT,
+        related_name="+",
+    )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("linked by"), on_delete=models.PROTECT, related_name="+"
+    )
+    linked_at = models.DateTimeField(_("linked at"))
+
+    scope = Scope(via="petition")
+
+    class Meta:
+        ordering = ["linked_at", "id"]
+        verbose_name = _("petition turned into a proposal")
+        verbose_name_plural = _("petitions turned into proposals")
+
+    def __str__(self) -> str:
+        return f"{self.petition_id} → {self.deliberation_id}"

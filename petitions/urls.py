@@ -17,6 +17,7 @@ urlpatterns = [
     path("photos/<int:pk>/", photos.photo_file, name="photo"),
     path("photos/<int:pk>/thumb/", photos.photo_file, {"size": "thumb"}, name="photo-thumb"),
     path("cards/<slug:code>/", cards.service_card, name="service-card"),
+    path("<int:pk>/propose/", views.petition_propose, name="propose"),
     # One form per step of the loop, as declared in steps.STEPS (the API's per-step endpoints too).
     *(path(f"<int:pk>/{name}/", views.petition_act, {"step": name}, name=name) for name in STEPS),
 ]

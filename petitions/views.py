@@ -474,3 +474,23 @@ def fieldwork(request: HttpRequest) -> HttpResponse:
         return render(request, "petitions/fieldwork.html", context, status=400)
     context["data"] = fieldwork_counts(user, since, until)
     return render(request, "petitions/fieldwork.html", context)
+
+
+# ------------------------------------------------------------------------------ deliberation (五议)
+
+
+@require_POST
+@login_required
+def petition_propose(request: HttpRequest, pk: int) -> HttpResponse:
+    """Turn a recurring petition into a proposal for its community's deliberation, linked to it."""
+    from .proposals import petition_propose as propose
+
+    user: Any = request.user
+    petition = petition_detail_for(user, pk)
+    try:
+        link = propose(actor=user, petition_id=petition.pk, title=request.POST.get("title", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+        return redirect(petition)
+    messages.success(request, _("Proposed for deliberation."))
+    return redirect(link.deliberation)

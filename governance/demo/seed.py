@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from governance.demo import lived_in
+from governance.demo.deliberations import seed_deliberations
 from governance.models import Department, User
 from grids.identity import id_card_check_digit, id_card_hash
 from grids.models import Building, Grid, GridAssignment, Household, MemberResidence, Resident
@@ -170,6 +171,7 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
         seed_fieldwork()
         seed_service_cards(log)
         seed_units(password)
+        seed_deliberations(password)
     return {
         "chain nodes": Organization.objects.count(),
         "grids": Grid.objects.count(),

@@ -35,6 +35,8 @@ CONTRACT = {
     ("/api/v1/units/", "get"),  # 双报到: units with their reporting rate, issue 9
     ("/api/v1/points/ranking/", "get"),  # 红细胞积分 rankings (a community's, a unit's), issue 9
     ("/api/v1/points/unit-ranking/", "get"),
+    ("/api/v1/deliberations/", "get"),  # 五议, issue 9
+    ("/api/v1/deliberations/{id}/", "get"),
 }
 
 

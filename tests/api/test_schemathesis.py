@@ -48,6 +48,7 @@ from schemathesis.specs.openapi.checks import (
 
 from governance.models import User
 from parties.models import CoUnit
+from parties import deliberations
 from petitions import metrics, services
 from petitions.models import Petition, Status
 
@@ -85,6 +86,7 @@ READS = {
     "GET /api/v1/chain/", "GET /api/v1/grids/", "GET /api/v1/categories/", "GET /api/v1/departments/",
     "GET /api/v1/petitions/", "GET /api/v1/petitions/{id}/", "GET /api/v1/dashboard/", "POST /api/v1/auth/token/",
     "GET /api/v1/units/",
+    "GET /api/v1/deliberations/",  # an empty page for those whose scope holds no community
 }
 # The points rankings (issue 9) are of a community or a unit the district sees; a grid worker's or a
 # department's scope holds neither.
@@ -99,6 +101,7 @@ CLOCK = {
 }
 SUCCEEDS = {
     "admin": READS | STEPS | CLOCK | RANKINGS | {"POST /api/v1/petitions/"},
+    "admin": READS | STEPS | CLOCK | {"POST /api/v1/petitions/", "GET /api/v1/deliberations/{id}/"},
     "worker": READS | {"POST /api/v1/petitions/", "POST /api/v1/petitions/{id}/resolve/",
                        "POST /api/v1/petitions/{id}/follow-up/", "POST /api/v1/petitions/{id}/report/"},
     "dept": READS | {"POST /api/v1/petitions/{id}/accept/", "POST /api/v1/petitions/{id}/return/",
@@ -126,6 +129,7 @@ class Real:
     community: int = 0
     unit: int = 0
     petitions: dict[str, list[int]] = field(default_factory=dict)
+    deliberations: list[int] = field(default_factory=list)
 
 
 REAL = Real()
@@ -148,6 +152,8 @@ def _point_at_world(case: Any, rng: random.Random, *, linked: bool = False) -> N
     if "{id}" in path and not linked:
         step = path.rstrip("/").rsplit("/", 1)[-1]
         candidates = REAL.petitions.get(step) or REAL.petitions["any"]
+        if path.startswith("/api/v1/deliberations/"):
+            candidates = REAL.deliberations
         case.path_parameters["id"] = rng.choice(candidates)
     if body is not None:
         # The whistle's note is required, like a reason (elsewhere a note is optional).
@@ -274,6 +280,10 @@ def _build_world(world: World, role: str) -> None:
     REAL.households = [household.pk]
     REAL.community = world.community.pk
     REAL.unit = CoUnit.objects.create(name="区教育局", party_organisation="机关党委", located_in=world.street).pk
+    community = world.grid.branch.parent
+    REAL.deliberations = [
+        deliberations.deliberation_propose(actor=world.admin, community=community, title="加装电梯").pk
+    ]
     REAL.petitions = {
         "any": [p.pk for p in petitions],
         **{step: [pk for s in sources for pk in by_status.get(s, [])] for step, sources in STEP_SOURCES.items()},

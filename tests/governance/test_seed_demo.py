@@ -273,3 +273,17 @@ def test_units_members_services_and_points_give_each_role_work(seeded: str, clie
     assert PointsEntry.objects.filter(kind="reversal").exists() and PointsEntry.objects.filter(kind="manual").exists()
     redemption = MoralRedemption.objects.get()
     assert moral_balance(redemption.household) == 20
+
+
+def test_one_deliberation_at_every_step_for_the_community(seeded: str, client: Client) -> None:
+    from parties.models import Deliberation, DeliberationSource, DeliberationStatus
+
+    statuses = set(Deliberation.objects.values_list("status", flat=True))
+    assert statuses == set(DeliberationStatus.values)
+    assert Deliberation.objects.filter(source=DeliberationSource.PETITION).exists()
+    client.force_login(User.objects.get(username="committee"))
+    home = client.get(reverse("home")).content.decode()
+    assert 'id="deliberations-panel"' in home and 'data-count="accept"' in home
+    noticed = Deliberation.objects.get(status=DeliberationStatus.NOTICED)
+    client.logout()
+    assert client.get(reverse("deliberations:notice", args=[noticed.pk])).status_code == 200
