@@ -166,7 +166,9 @@ class PatrolPetitionForm(PetitionRegisterForm):
     def __init__(self, *args: Any, user: Any, patrol: Patrol, **kwargs: Any) -> None:
         super().__init__(*args, user=user, **kwargs)
         self.patrol = patrol
-        del self.fields["grid"]
+        # The patrol gives the grid, the channel (巡查发现) and the place.
+        for name in ("grid", "channel", "place", "latitude", "longitude", "coordinate_system", "photos"):
+            self.fields.pop(name, None)
         self.grid_list = [patrol.grid]
         if not self.is_bound:
             title_limit = Petition._meta.get_field("title").max_length or 100

@@ -43,7 +43,6 @@ from .fieldwork import fieldwork_counts
 from .forms import PatrolPetitionForm, PetitionRegisterForm, step_form
 from .models import Category, Channel, Notification, Petition, PetitionPhoto, ServiceArea, Status
 from .selectors import grid_suggested_by_point, petition_detail_for, petition_list_for, reporter_phone_visible
-from .selectors import petition_detail_for, petition_list_for, reporter_phone_visible
 from .steps import STEPS
 
 PAGE_SIZE = 20

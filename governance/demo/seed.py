@@ -21,8 +21,8 @@ from parties.models import Kind, Member, Organization, Wish
 from parties.services import nested_set_numbers, reserve_tree_id
 from petitions.models import Category, Petition, ServiceArea
 
-from .places import seed_places
 from .fieldwork import seed_fieldwork
+from .places import seed_places
 from .service_cards import seed_service_cards
 from .units import seed_units
 
