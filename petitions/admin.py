@@ -215,9 +215,11 @@ admin.site.unregister(Grid)
 
 @admin.register(Grid)
 class GridWithCardAdmin(GridAdmin):
-    list_display: Any = (*GridAdmin.list_display, "service_card")
-    readonly_fields = (*GridAdmin.readonly_fields, "service_card")
+    # Not named "service_card": that is the grid's reverse one-to-one, which the changelist would read
+    # as a field, one query per row, showing "-" for a grid without a card yet.
+    list_display: Any = (*GridAdmin.list_display, "print_card")
+    readonly_fields = (*GridAdmin.readonly_fields, "print_card")
 
     @admin.display(description=_("service card"))
-    def service_card(self, grid: Grid) -> str:
+    def print_card(self, grid: Grid) -> str:
         return _card_link(grid) if grid.pk else "—"
