@@ -82,9 +82,9 @@ STEP_COUNTS = (
 )
 PETITION_COUNTS = (*STEP_COUNTS, "overdue")
 FOLLOW_UP_COUNTS = ("follow_up_calls", "reached", "solved", "satisfied")
-# Added for the assessment (考评): departments' returns and re-handles. New keys at the end: the API's
-# contract only grows.
-ASSESSMENT_COUNTS = ("returned", "rehandled")
+# Added for the assessment (考评): departments' returns, re-handles and approved extensions (延期). New
+# keys at the end: the API's contract only grows.
+ASSESSMENT_COUNTS = ("returned", "rehandled", "extended")
 COUNTS = PETITION_COUNTS + FOLLOW_UP_COUNTS + ASSESSMENT_COUNTS
 # "Overdue now" is a snapshot, not something that happened in a week.
 WEEKLY_COUNTS = tuple(c for c in COUNTS if c != "overdue")
@@ -238,7 +238,9 @@ RESOLVED_Q = Q(action__in=("resolve", "resolve_on_grid"))
 RESOLVED_ON_TIME_Q = RESOLVED_Q & Q(due__isnull=False, at__lte=F("due"))
 RETURNED_Q = Q(action="return")
 REHANDLED_Q = Q(action__in=("reopen", "reopen_on_grid"))
-STEP_Q = REGISTERED_Q | DISPATCHED_Q | RESOLVED_Q | RETURNED_Q | REHANDLED_Q
+# An extension approved (the street moved the department's resolve deadline), in the period it was approved.
+EXTENDED_Q = Q(action="approve_extension")
+STEP_Q = REGISTERED_Q | DISPATCHED_Q | RESOLVED_Q | RETURNED_Q | REHANDLED_Q | EXTENDED_Q
 
 
 def _step_counts(now: dt.datetime) -> dict[str, Count]:
@@ -254,6 +256,7 @@ def _step_counts(now: dt.datetime) -> dict[str, Count]:
         "resolved_on_grid": Count("pk", filter=Q(action="resolve_on_grid")),
         "returned": Count("pk", filter=RETURNED_Q),
         "rehandled": Count("pk", filter=REHANDLED_Q),
+        "extended": Count("pk", filter=EXTENDED_Q),
     }
 
 
@@ -488,6 +491,7 @@ DAILY_COUNTS = (
     "resolved_on_grid",
     "returned",
     "rehandled",
+    "extended",
 )
 DAILY_CALLS = ("follow_up_calls", "reached_calls", "solved_calls", "satisfied_calls")
 _ROLLUP_LOCK = 1_300_013  # pg_advisory_xact_lock key: one refresh at a time

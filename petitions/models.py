@@ -457,6 +457,7 @@ class DailyFigure(models.Model):
     resolved_on_grid = models.PositiveIntegerField(default=0)
     returned = models.PositiveIntegerField(default=0)
     rehandled = models.PositiveIntegerField(default=0)
+    extended = models.PositiveIntegerField(default=0)
     follow_up_calls = models.PositiveIntegerField(default=0)
     reached_calls = models.PositiveIntegerField(default=0)
     solved_calls = models.PositiveIntegerField(default=0)

@@ -163,7 +163,7 @@ def history(world: World) -> History:
 
 def totals(registered: int, dispatched: int, accepted_on_time: int, resolved: int, resolved_on_time: int,
            resolved_on_grid: int, overdue: int | None, follow_up_calls: int, reached: int, solved: int,
-           satisfied: int, returned: int = 0, rehandled: int = 0) -> dict[str, int]:
+           satisfied: int, returned: int = 0, rehandled: int = 0, extended: int = 0) -> dict[str, int]:
     figures = {
         "registered": registered,
         "dispatched": dispatched,
@@ -179,6 +179,7 @@ def totals(registered: int, dispatched: int, accepted_on_time: int, resolved: in
         "satisfied": satisfied,
         "returned": returned,
         "rehandled": rehandled,
+        "extended": extended,
     }
     return {k: v for k, v in figures.items() if v is not None}
 
