@@ -61,6 +61,8 @@ PETITION_COLUMNS = (
     "reporter_name", "reporter_phone", "status", "department_id", "registered_by_id", "registered_at",
     "dispatched_at", "accepted_at", "resolved_at", "closed_at", "accept_due", "resolve_due", "follow_up_due",
     "current_due", "resolved_on_grid", "result", "rehandle_count", "escalated",
+    # Columns added since, NOT NULL without a database default: the model's defaults.
+    "due_provisional", "extension_count", "paused_total", "channel", "place", "coordinate_system",
 )
 # ``due``: the deadline of the stage the step ends, as the workflow records it (the one in force before).
 EVENT_COLUMNS = (
@@ -286,6 +288,7 @@ class Simulator:
             at, p["dispatched_at"], p["accepted_at"], p["resolved_at"], p["closed_at"], p["accept_due"],
             p["resolve_due"], p["follow_up_due"], p["current_due"], p["resolved_on_grid"], p["result"],
             p["rehandle_count"], p["rehandle_count"] >= 3,
+            False, 0, dt.timedelta(0), "visit", "", "",
         ))
 
 
