@@ -62,6 +62,7 @@ from parties.models import Kind, Organization
 from .models import (
     OPEN_STATUSES,
     SATISFIED_LEVELS,
+    AreaDailyFigure,
     DailyFigure,
     DailyFigureRefresh,
     FollowUp,
@@ -514,22 +515,36 @@ def _from_daily_figures(
     now: dt.datetime,
 ) -> tuple[Rows, Rows, Rows, Rows, Rows]:
     """The same figures as ``_from_events``, summed from the daily figures; the one figure that depends on
-    the moment asked (awaiting acceptance) is counted live from the petitions."""
-    rows = _in_place(user, DailyFigure.objects.all(), place, "")
+    the moment asked (awaiting acceptance) is counted live from the petitions.
+
+    The district, a street or town and a community read their area's rows (``AreaDailyFigure``: a few
+    rows a day whatever the number of grids); below that, the grids' rows."""
     sums = {k: Sum(k) for k in (*DAILY_COUNTS, *DAILY_CALLS)}
-    in_period = rows.filter(day__gte=period_[0], day__lte=period_[1])
     grid_names = {
         "grid_id": "petition__grid_id",
         "grid__branch__tree_id": "petition__grid__branch__tree_id",
         "grid__branch__lft": "petition__grid__branch__lft",
     }
     category_names = {k.removeprefix("petition__"): k for k in _CATEGORY_KEYS}
-    by_grid = _grouped(in_period, grid_names, sums, rename=grid_names)
-    by_department = _grouped(in_period, _DEPARTMENT_KEYS, sums)
-    by_category = _grouped(in_period, category_names, sums, rename=category_names)
+    rows: QuerySet[Any]
+    if _has_area_rows(place):
+        areas = AreaDailyFigure.objects.order_by()
+        rows = areas.filter(node=place.node)
+        in_period = rows.filter(day__gte=period_[0], day__lte=period_[1])
+        totals = in_period.filter(department=None, category=None)
+        by_grid = _area_children(place, areas, totals, period_, sums)
+        by_department = _grouped(in_period.exclude(department=None), _DEPARTMENT_KEYS, sums)
+        by_category = _grouped(in_period.exclude(category=None), category_names, sums, rename=category_names)
+        rows = rows.filter(department=None, category=None)
+    else:
+        rows = _in_place(user, DailyFigure.objects.all(), place, "")
+        in_period = totals = rows.filter(day__gte=period_[0], day__lte=period_[1])
+        by_grid = _grouped(in_period, grid_names, sums, rename=grid_names)
+        by_department = _grouped(in_period, _DEPARTMENT_KEYS, sums)
+        by_category = _grouped(in_period, category_names, sums, rename=category_names)
     by_week = [
         {**row, "week": row["day"] - dt.timedelta(days=row["day"].weekday())}
-        for row in _grouped(in_period, ("day",), sums)
+        for row in _grouped(totals, ("day",), sums)
     ]
     previous_rows: Rows = [
         {
@@ -560,6 +575,49 @@ def _from_daily_figures(
         if previous[0] <= row["day"] <= previous[1]:
             previous_rows.append(figure)
     return by_grid, by_department, by_category, by_week, previous_rows
+
+
+def _has_area_rows(place: _Place) -> bool:
+    return place.grid is None and (place.node is None or place.node.level <= AREA_LEVELS)
+
+
+def _area_children(
+    place: _Place,
+    areas: QuerySet[AreaDailyFigure],
+    totals: QuerySet[AreaDailyFigure],
+    period_: tuple[dt.date, dt.date],
+    sums: Mapping[str, Any],
+) -> Rows:
+    """Rows for ``_children`` and the totals, as ``by_grid`` gives them: one per child area (a street or
+    town of the district, a community of a street) placed at the child's tree position, or one per grid
+    of a community; and whatever of the place's total lies in no child (grids led by the street itself),
+    at the place's own position, which no child claims."""
+    place_keys = ("petition__grid_id", "petition__grid__branch__tree_id", "petition__grid__branch__lft")
+    node = place.node
+    if node is not None and node.kind not in NODE_CHILDREN_KINDS:  # a community: its grids, summed per grid
+        names = dict(zip(("grid_id", "grid__branch__tree_id", "grid__branch__lft"), place_keys, strict=True))
+        grids = DailyFigure.objects.order_by().filter(
+            grid_id__in=place.grid_ids or [], day__gte=period_[0], day__lte=period_[1]
+        )
+        children = _grouped(grids, names, sums, rename=names)
+    else:
+        names = dict(zip(("node_id", "node__tree_id", "node__lft"), place_keys, strict=True))
+        under = areas.filter(day__gte=period_[0], day__lte=period_[1], department=None, category=None)
+        under = under.filter(node__parent=node) if node is not None else under.filter(node__level=0)
+        children = _grouped(under, names, sums, rename=names)
+        children = [{**row, "petition__grid_id": None} for row in children]
+    whole = {_FOLLOW_UP_KEYS.get(k, k): v or 0 for k, v in totals.aggregate(**sums).items()}
+    rest = {k: v - sum(row.get(k) or 0 for row in children) for k, v in whole.items()}
+    if any(rest.values()):
+        children.append(
+            {
+                **rest,
+                "petition__grid_id": None,
+                "petition__grid__branch__tree_id": node.tree_id if node is not None else None,
+                "petition__grid__branch__lft": node.lft if node is not None else None,
+            }
+        )
+    return children
 
 
 def refresh_daily_figures(*, full: bool = False) -> int:
@@ -640,11 +698,66 @@ def refresh_daily_figures(*, full: bool = False) -> int:
             ),
             batch_size=5000,
         )
+        _refresh_areas(days)
         if state is None:
             DailyFigureRefresh.objects.create(refreshed_at=now)
         else:
             DailyFigureRefresh.objects.filter(pk=state.pk).update(refreshed_at=now)
     return len(days) if days is not None else len({k[0] for k in figures})
+
+
+# The areas with rows of their own (``AreaDailyFigure``): the streets and towns (the roots of the
+# chain's trees, level 0) and the nodes just below them (level 1: communities). Deeper nodes and single
+# grids sum their grids' daily figures, which are few.
+AREA_LEVELS = 1
+_AREA_SUMS = ", ".join(f"SUM(f.{c}) AS {c}" for c in (*DAILY_COUNTS, *DAILY_CALLS))
+_AREA_COLUMNS = ", ".join((*DAILY_COUNTS, *DAILY_CALLS))
+_AREA_SQL = """
+INSERT INTO {area} (day, node_id, department_id, category_id, {columns})
+SELECT day, node_id, department_id, category_id, {columns} FROM (
+    SELECT f.day, a.id AS node_id, f.department_id, f.category_id, GROUPING(f.department_id) AS by_all_departments,
+           {sums}
+    FROM {daily} f
+    JOIN {grid} g ON g.id = f.grid_id
+    JOIN {org} b ON b.id = g.branch_id
+    JOIN {org} a ON a.tree_id = b.tree_id AND a.lft <= b.lft AND b.rght <= a.rght AND a.level <= %(levels)s
+    WHERE %(all_days)s OR f.day = ANY(%(days)s)
+    GROUP BY GROUPING SETS ((f.day, a.id), (f.day, a.id, f.department_id), (f.day, a.id, f.category_id))
+    UNION ALL
+    SELECT f.day, NULL, f.department_id, f.category_id, GROUPING(f.department_id), {sums}
+    FROM {daily} f
+    WHERE %(all_days)s OR f.day = ANY(%(days)s)
+    GROUP BY GROUPING SETS ((f.day), (f.day, f.department_id), (f.day, f.category_id))
+) per_area
+WHERE NOT (by_all_departments = 0 AND department_id IS NULL)
+"""
+
+
+def _refresh_areas(days: list[dt.date] | None) -> None:
+    """Re-sum the areas' rows of ``days`` (None: every day) from the daily figures just written.
+
+    One statement, grouping sets: per area and day the total, per department (steps that concerned
+    none, such as registering, are in no department's row) and per category.
+    """
+    from django.db.models import Model
+
+    def table(model: type[Model]) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    if days is None:
+        AreaDailyFigure.objects.all().delete()
+    else:
+        AreaDailyFigure.objects.filter(day__in=days).delete()
+    query = _AREA_SQL.format(
+        area=table(AreaDailyFigure),
+        daily=table(DailyFigure),
+        grid=table(Grid),
+        org=table(Organization),
+        columns=_AREA_COLUMNS,
+        sums=_AREA_SUMS,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, {"levels": AREA_LEVELS, "all_days": days is None, "days": days or []})
 
 
 def _grouped(

@@ -474,6 +474,51 @@ class DailyFigure(models.Model):
         return f"{self.day} {self.grid_id}"
 
 
+class AreaDailyFigure(models.Model):
+    """The daily figures summed per area and day: the whole district (``node`` NULL), each street or town,
+    and each node just below one (a community); per area a total row (no department, no category), one
+    row per department and one per category. The fast path of the wide scopes.
+
+    Derived, never edited by hand: ``metrics.refresh_daily_figures`` re-sums the days it recomputed from
+    the ``DailyFigure`` rows of those days, in the same transaction, so both always agree.
+    """
+
+    day = models.DateField(_("day"))
+    node = models.ForeignKey(
+        "parties.Organization", verbose_name=_("area"), null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    department = models.ForeignKey(
+        "governance.Department", verbose_name=_("department"), null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    registered = models.PositiveIntegerField(default=0)
+    dispatched = models.PositiveIntegerField(default=0)
+    accepted_on_time = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    resolved_on_time = models.PositiveIntegerField(default=0)
+    resolved_on_grid = models.PositiveIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
+    rehandled = models.PositiveIntegerField(default=0)
+    extended = models.PositiveIntegerField(default=0)
+    follow_up_calls = models.PositiveIntegerField(default=0)
+    reached_calls = models.PositiveIntegerField(default=0)
+    solved_calls = models.PositiveIntegerField(default=0)
+    satisfied_calls = models.PositiveIntegerField(default=0)
+
+    # The district's rows (no node) are for those who see the whole district.
+    scope = Scope(node="node")
+
+    class Meta:
+        verbose_name = _("area daily figure")
+        verbose_name_plural = _("area daily figures")
+        indexes = [models.Index(fields=["node", "day"], name="area_figure_node_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.node_id}"
+
+
 class DailyFigureRefresh(models.Model):
     """When the daily figures were last brought up to date (one row): dashboards use them while fresh."""
 
