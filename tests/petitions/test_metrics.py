@@ -609,3 +609,23 @@ def test_grid_workers_assessment_flags_follow_ups_on_their_own_cases(world: Worl
     assert (me["registered"], me["resolved_on_grid"], me["follow_ups"], me["own_follow_ups"]) == (2, 1, 2, 1)
     assert world.foreign_worker.username not in rows  # another street's worker is outside the scope
     assert dashboard_for(world.dept, since=today, until=today)["workers"] == []
+
+
+@pytest.mark.django_db
+def test_the_warnings_counted_are_the_flags_the_cards_show(world: World) -> None:
+    """Yellow and red (DESIGN.md, "The clock"): the dashboard counts the petitions whose card shows the
+    flag (``deadline_flag``, from the moments the clock stored), not a rule of its own."""
+    import time_machine
+
+    petitions = [world.petition(stage="accepted") for _ in range(3)]
+    petitions.append(world.petition(stage="dispatched"))
+    start, due = petitions[0].resolve_started_at, petitions[0].resolve_due
+    assert start is not None and due is not None
+    for moment in (start + (due - start) * 0.55, start + (due - start) * 0.8, due + dt.timedelta(hours=1)):
+        with time_machine.travel(moment):
+            flags = [Petition.objects.get(pk=p.pk).deadline_flag for p in petitions]
+            today = timezone.localdate()
+            warnings = dashboard_for(world.official, since=today, until=today)["warnings"]
+            assert warnings == {"yellow": flags.count("yellow"), "red": flags.count("red")}, flags
+    with time_machine.travel(start + (due - start) * 0.8):
+        assert dashboard_for(world.official, since=today, until=today)["warnings"]["red"] == 3
