@@ -69,6 +69,7 @@ from .models import (
     Petition,
     PetitionEvent,
     Status,
+    WorkerDailyFigure,
     overdue_q,
 )
 
@@ -411,7 +412,7 @@ def dashboard_for(
         "status_by_area": _status_by_area(petitions, start, end),
         "overdue_list": _overdue_list(petitions, now),
         "warnings": _warnings(petitions, now),
-        "workers": _workers(user, place, events, follow_ups, petitions, start, end, now),
+        "workers": _workers(user, place, events, follow_ups, petitions, start, end, now, fast=as_of is not None),
         # The steps' figures as of this moment (the daily figures, at most a minute old), or null when
         # they were counted live from the event log.
         "as_of": as_of.isoformat() if as_of else None,
@@ -635,6 +636,11 @@ def refresh_daily_figures(*, full: bool = False) -> int:
         state = DailyFigureRefresh.objects.select_for_update().first()
         events = PetitionEvent.objects.order_by()
         calls = FollowUp.objects.order_by()
+        # Rows derived later than the daily figures (a deployment adding them) start with a full refresh.
+        full = full or (
+            DailyFigure.objects.exists()
+            and not (AreaDailyFigure.objects.exists() and WorkerDailyFigure.objects.exists())
+        )
         if full or state is None:
             DailyFigure.objects.all().delete()
             days = None
@@ -696,6 +702,7 @@ def refresh_daily_figures(*, full: bool = False) -> int:
             batch_size=5000,
         )
         _refresh_areas(days)
+        _refresh_workers(ranges, days)
         if state is None:
             DailyFigureRefresh.objects.create(refreshed_at=now)
         else:
@@ -1054,6 +1061,85 @@ def _warnings(petitions: QuerySet[Petition], now: dt.datetime) -> dict[str, int]
     return {"yellow": counts["warned"] - counts["red"], "red": counts["red"]}
 
 
+# The grid workers' assessment: what each one did (grouped by who acted), the one definition for the
+# plain aggregate and the refresh of ``WorkerDailyFigure``.
+WORKER_STEP_Q = Q(action__in=("register", "resolve_on_grid"))
+WORKER_STEPS = {
+    "registered": Count("pk", filter=REGISTERED_Q),
+    "resolved_on_grid": Count("pk", filter=Q(action="resolve_on_grid")),
+}
+WORKER_CALLS = {"follow_ups": Count("pk"), "own_follow_ups": Count("pk", filter=Q(own=True))}
+WORKER_COUNTS = (*WORKER_STEPS, *WORKER_CALLS)
+
+
+# Each person's steps and follow-ups per day and grid (the plain aggregate's definitions, as SQL from
+# the ORM), summed per area: the streets' and communities' (levels 0 and 1), then the district's.
+_WORKERS_SQL = """
+WITH per_grid AS (
+    SELECT s.day, s.grid, s.worker, s.registered, s.resolved_on_grid, 0 AS follow_ups, 0 AS own_follow_ups
+    FROM ({steps}) s
+    UNION ALL
+    SELECT c.day, c.grid, c.worker, 0, 0, c.follow_ups, c.own_follow_ups FROM ({calls}) c
+)
+INSERT INTO {table} (day, node_id, worker_id, registered, resolved_on_grid, follow_ups, own_follow_ups)
+SELECT x.day, a.id, x.worker, SUM(x.registered), SUM(x.resolved_on_grid), SUM(x.follow_ups), SUM(x.own_follow_ups)
+FROM per_grid x
+JOIN {grid} g ON g.id = x.grid
+JOIN {org} b ON b.id = g.branch_id
+JOIN {org} a ON a.tree_id = b.tree_id AND a.lft <= b.lft AND b.rght <= a.rght AND a.level <= %s
+GROUP BY x.day, a.id, x.worker
+UNION ALL
+SELECT x.day, NULL, x.worker, SUM(x.registered), SUM(x.resolved_on_grid), SUM(x.follow_ups), SUM(x.own_follow_ups)
+FROM per_grid x
+GROUP BY x.day, x.worker
+"""
+
+
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _own_follow_up() -> Exists:
+    """背对背: the follow-up was made by someone who had resolved that petition before."""
+    return Exists(
+        PetitionEvent.objects.filter(
+            petition_id=OuterRef("petition_id"), actor_id=OuterRef("by_id"), at__lte=OuterRef("at")
+        ).filter(RESOLVED_Q)
+    )
+
+
+def _refresh_workers(ranges: Q, days: list[dt.date] | None) -> None:
+    """Recompute the workers' rows of ``days`` (None: every day), per area, from the event log."""
+    tz = timezone.get_default_timezone()
+    local_day = TruncDate("at", tzinfo=tz)
+    steps = (
+        PetitionEvent.objects.order_by()
+        .filter(ranges, WORKER_STEP_Q, actor__isnull=False)
+        .annotate(day=local_day, grid=F("petition__grid_id"), worker=F("actor_id"))
+        .values("day", "grid", "worker")
+        .annotate(**WORKER_STEPS)
+    )
+    calls = (
+        FollowUp.objects.order_by()
+        .filter(ranges)
+        .annotate(own=_own_follow_up(), day=local_day, grid=F("petition__grid_id"), worker=F("by_id"))
+        .values("day", "grid", "worker")
+        .annotate(**WORKER_CALLS)
+    )
+    steps_sql, steps_params = steps.query.sql_with_params()
+    calls_sql, calls_params = calls.query.sql_with_params()
+    if days is None:
+        WorkerDailyFigure.objects.all().delete()
+    else:
+        WorkerDailyFigure.objects.filter(day__in=days).delete()
+    query = _WORKERS_SQL.format(
+        table=_table(WorkerDailyFigure), grid=_table(Grid), org=_table(Organization), steps=steps_sql, calls=calls_sql
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, (*steps_params, *calls_params, AREA_LEVELS))
+
+
+
 def _workers(
     user: User,
     place: _Place,
@@ -1063,6 +1149,8 @@ def _workers(
     start: dt.datetime,
     end: dt.datetime,
     now: dt.datetime,
+    *,
+    fast: bool = False,
 ) -> list[dict[str, Any]]:
     """The assessment of grid workers (考评) in the scope: registered, resolved on the grid, follow-ups
     done, follow-ups on cases they resolved themselves (背对背: a callback should come from someone
@@ -1078,27 +1166,28 @@ def _workers(
         workers = workers.filter(scope_node=place.grid.branch)
     elif place.node is not None:
         workers = workers.filter(subtree_q(place.node, "scope_node"))
-    steps = {
-        row["actor_id"]: row
-        for row in events.filter(at__gte=start, at__lt=end, action__in=("register", "resolve_on_grid"))
-        .values("actor_id")
-        .annotate(
-            registered=Count("pk", filter=REGISTERED_Q),
-            resolved_on_grid=Count("pk", filter=Q(action="resolve_on_grid")),
+    if fast and _has_area_rows(place):
+        figures = (
+            WorkerDailyFigure.objects.order_by()
+            .filter(node=place.node, day__gte=timezone.localtime(start).date(), day__lt=timezone.localtime(end).date())
+            .values("worker_id")
+            .annotate(**{k: Sum(k) for k in WORKER_COUNTS})
         )
-    }
-    own = Exists(
-        PetitionEvent.objects.filter(
-            petition_id=OuterRef("petition_id"), actor_id=OuterRef("by_id"), at__lte=OuterRef("at")
-        ).filter(RESOLVED_Q)
-    )
-    calls = {
-        row["by_id"]: row
-        for row in follow_ups.filter(at__gte=start, at__lt=end)
-        .annotate(own=own)
-        .values("by_id")
-        .annotate(follow_ups=Count("pk"), own_follow_ups=Count("pk", filter=Q(own=True)))
-    }
+        steps = calls = {row["worker_id"]: row for row in figures}
+    else:
+        steps = {
+            row["actor_id"]: row
+            for row in events.filter(WORKER_STEP_Q, at__gte=start, at__lt=end)
+            .values("actor_id")
+            .annotate(**WORKER_STEPS)
+        }
+        calls = {
+            row["by_id"]: row
+            for row in follow_ups.filter(at__gte=start, at__lt=end)
+            .annotate(own=_own_follow_up())
+            .values("by_id")
+            .annotate(**WORKER_CALLS)
+        }
     late = {
         row["registered_by_id"]: row["overdue"]
         for row in petitions.filter(overdue_q(now)).values("registered_by_id").annotate(overdue=Count("pk"))

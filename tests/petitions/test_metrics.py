@@ -16,7 +16,16 @@ from grids.models import Grid
 from parties.models import Kind, Organization
 from petitions import services
 from petitions.metrics import dashboard_for
-from petitions.models import AreaDailyFigure, Category, FollowUp, Petition, PetitionEvent, ServiceArea, Status
+from petitions.models import (
+    AreaDailyFigure,
+    Category,
+    FollowUp,
+    Petition,
+    PetitionEvent,
+    ServiceArea,
+    Status,
+    WorkerDailyFigure,
+)
 
 from ..conftest import World
 from ..factories import CategoryFactory, GridFactory, node
@@ -547,9 +556,12 @@ def test_the_fast_path_gives_exactly_the_plain_aggregate(history: History) -> No
     # The wide scopes read the areas' rows: the district's, the street's, each community's.
     areas = set(AreaDailyFigure.objects.values_list("node_id", flat=True))
     assert {None, w.street.pk, w.community.pk, history.community2.pk, w.other_street.pk} <= areas
+    # So do the grid workers' figures.
+    assert set(WorkerDailyFigure.objects.values_list("node_id", flat=True)) == areas
     fast = [dashboard_for(u, since=s, until=e, **where) for u, where in views for s, e in periods]
     assert all(d["as_of"] is not None for d in fast)
     assert [_without_as_of(d) for d in fast] == [_without_as_of(d) for d in plain]
+    assert any(row["own_follow_ups"] for d in fast for row in d["workers"])
 
 
 @pytest.mark.django_db
