@@ -1166,6 +1166,8 @@ def _workers(
         workers = workers.filter(scope_node=place.grid.branch)
     elif place.node is not None:
         workers = workers.filter(subtree_q(place.node, "scope_node"))
+    steps: dict[int, Mapping[str, Any]]
+    calls: dict[int, Mapping[str, Any]]
     if fast and _has_area_rows(place):
         figures = (
             WorkerDailyFigure.objects.order_by()
