@@ -62,6 +62,7 @@ from parties.models import Kind, Organization
 from .models import (
     OPEN_STATUSES,
     SATISFIED_LEVELS,
+    AreaDailyFigure,
     Channel,
     DailyFigure,
     DailyFigureRefresh,
@@ -69,6 +70,7 @@ from .models import (
     Petition,
     PetitionEvent,
     Status,
+    WorkerDailyFigure,
     overdue_q,
 )
 
@@ -83,9 +85,9 @@ STEP_COUNTS = (
 )
 PETITION_COUNTS = (*STEP_COUNTS, "overdue")
 FOLLOW_UP_COUNTS = ("follow_up_calls", "reached", "solved", "satisfied")
-# Added for the assessment (考评): departments' returns and re-handles. New keys at the end: the API's
-# contract only grows.
-ASSESSMENT_COUNTS = ("returned", "rehandled")
+# Added for the assessment (考评): departments' returns, re-handles and approved extensions (延期). New
+# keys at the end: the API's contract only grows.
+ASSESSMENT_COUNTS = ("returned", "rehandled", "extended")
 COUNTS = PETITION_COUNTS + FOLLOW_UP_COUNTS + ASSESSMENT_COUNTS
 # "Overdue now" is a snapshot, not something that happened in a week.
 WEEKLY_COUNTS = tuple(c for c in COUNTS if c != "overdue")
@@ -110,9 +112,6 @@ STANDING_LIST_SIZE = 3
 
 # Overdue petitions listed on the dashboard, longest overdue first.
 OVERDUE_SHOWN = 20
-# Warnings before a deadline (DESIGN.md, "The clock"): yellow at half, red at three quarters of a
-# stage's time used.
-YELLOW, RED = 0.5, 0.75
 
 Counts = dict[str, int]
 
@@ -239,7 +238,9 @@ RESOLVED_Q = Q(action__in=("resolve", "resolve_on_grid"))
 RESOLVED_ON_TIME_Q = RESOLVED_Q & Q(due__isnull=False, at__lte=F("due"))
 RETURNED_Q = Q(action="return")
 REHANDLED_Q = Q(action__in=("reopen", "reopen_on_grid"))
-STEP_Q = REGISTERED_Q | DISPATCHED_Q | RESOLVED_Q | RETURNED_Q | REHANDLED_Q
+# An extension approved (the street moved the department's resolve deadline), in the period it was approved.
+EXTENDED_Q = Q(action="approve_extension")
+STEP_Q = REGISTERED_Q | DISPATCHED_Q | RESOLVED_Q | RETURNED_Q | REHANDLED_Q | EXTENDED_Q
 
 
 def _step_counts(now: dt.datetime) -> dict[str, Count]:
@@ -255,6 +256,7 @@ def _step_counts(now: dt.datetime) -> dict[str, Count]:
         "resolved_on_grid": Count("pk", filter=Q(action="resolve_on_grid")),
         "returned": Count("pk", filter=RETURNED_Q),
         "rehandled": Count("pk", filter=REHANDLED_Q),
+        "extended": Count("pk", filter=EXTENDED_Q),
     }
 
 
@@ -412,7 +414,7 @@ def dashboard_for(
         "channels": _by_channel(petitions, start, end, now),
         "overdue_list": _overdue_list(petitions, now),
         "warnings": _warnings(petitions, now),
-        "workers": _workers(user, place, events, follow_ups, petitions, start, end, now),
+        "workers": _workers(user, place, events, follow_ups, petitions, start, end, now, fast=as_of is not None),
         # The steps' figures as of this moment (the daily figures, at most a minute old), or null when
         # they were counted live from the event log.
         "as_of": as_of.isoformat() if as_of else None,
@@ -490,6 +492,7 @@ DAILY_COUNTS = (
     "resolved_on_grid",
     "returned",
     "rehandled",
+    "extended",
 )
 DAILY_CALLS = ("follow_up_calls", "reached_calls", "solved_calls", "satisfied_calls")
 _ROLLUP_LOCK = 1_300_013  # pg_advisory_xact_lock key: one refresh at a time
@@ -512,22 +515,36 @@ def _from_daily_figures(
     now: dt.datetime,
 ) -> tuple[Rows, Rows, Rows, Rows, Rows]:
     """The same figures as ``_from_events``, summed from the daily figures; the one figure that depends on
-    the moment asked (awaiting acceptance) is counted live from the petitions."""
-    rows = _in_place(user, DailyFigure.objects.all(), place, "")
+    the moment asked (awaiting acceptance) is counted live from the petitions.
+
+    The district, a street or town and a community read their area's rows (``AreaDailyFigure``: a few
+    rows a day whatever the number of grids); below that, the grids' rows."""
     sums = {k: Sum(k) for k in (*DAILY_COUNTS, *DAILY_CALLS)}
-    in_period = rows.filter(day__gte=period_[0], day__lte=period_[1])
     grid_names = {
         "grid_id": "petition__grid_id",
         "grid__branch__tree_id": "petition__grid__branch__tree_id",
         "grid__branch__lft": "petition__grid__branch__lft",
     }
     category_names = {k.removeprefix("petition__"): k for k in _CATEGORY_KEYS}
-    by_grid = _grouped(in_period, grid_names, sums, rename=grid_names)
-    by_department = _grouped(in_period, _DEPARTMENT_KEYS, sums)
-    by_category = _grouped(in_period, category_names, sums, rename=category_names)
+    rows: QuerySet[Any]
+    if _has_area_rows(place):
+        areas = AreaDailyFigure.objects.order_by()
+        rows = areas.filter(node=place.node)
+        in_period = rows.filter(day__gte=period_[0], day__lte=period_[1])
+        totals = in_period.filter(department=None, category=None)
+        by_grid = _area_children(place, areas, totals, period_, sums)
+        by_department = _grouped(in_period.exclude(department=None), _DEPARTMENT_KEYS, sums)
+        by_category = _grouped(in_period.exclude(category=None), category_names, sums, rename=category_names)
+        rows = rows.filter(department=None, category=None)
+    else:
+        rows = _in_place(user, DailyFigure.objects.all(), place, "")
+        in_period = totals = rows.filter(day__gte=period_[0], day__lte=period_[1])
+        by_grid = _grouped(in_period, grid_names, sums, rename=grid_names)
+        by_department = _grouped(in_period, _DEPARTMENT_KEYS, sums)
+        by_category = _grouped(in_period, category_names, sums, rename=category_names)
     by_week = [
         {**row, "week": row["day"] - dt.timedelta(days=row["day"].weekday())}
-        for row in _grouped(in_period, ("day",), sums)
+        for row in _grouped(totals, ("day",), sums)
     ]
     previous_rows: Rows = [
         {
@@ -560,6 +577,49 @@ def _from_daily_figures(
     return by_grid, by_department, by_category, by_week, previous_rows
 
 
+def _has_area_rows(place: _Place) -> bool:
+    return place.grid is None and (place.node is None or place.node.level <= AREA_LEVELS)
+
+
+def _area_children(
+    place: _Place,
+    areas: QuerySet[AreaDailyFigure],
+    totals: QuerySet[AreaDailyFigure],
+    period_: tuple[dt.date, dt.date],
+    sums: Mapping[str, Any],
+) -> Rows:
+    """Rows for ``_children`` and the totals, as ``by_grid`` gives them: one per child area (a street or
+    town of the district, a community of a street) placed at the child's tree position, or one per grid
+    of a community; and whatever of the place's total lies in no child (grids led by the street itself),
+    at the place's own position, which no child claims."""
+    place_keys = ("petition__grid_id", "petition__grid__branch__tree_id", "petition__grid__branch__lft")
+    node = place.node
+    if node is not None and node.kind not in NODE_CHILDREN_KINDS:  # a community: its grids, summed per grid
+        names = dict(zip(("grid_id", "grid__branch__tree_id", "grid__branch__lft"), place_keys, strict=True))
+        grids = DailyFigure.objects.order_by().filter(
+            grid_id__in=place.grid_ids or [], day__gte=period_[0], day__lte=period_[1]
+        )
+        children = _grouped(grids, names, sums, rename=names)
+    else:
+        names = dict(zip(("node_id", "node__tree_id", "node__lft"), place_keys, strict=True))
+        under = areas.filter(day__gte=period_[0], day__lte=period_[1], department=None, category=None)
+        under = under.filter(node__parent=node) if node is not None else under.filter(node__level=0)
+        children = _grouped(under, names, sums, rename=names)
+        children = [{**row, "petition__grid_id": None} for row in children]
+    whole = {_FOLLOW_UP_KEYS.get(k, k): v or 0 for k, v in totals.aggregate(**sums).items()}
+    rest = {k: v - sum(row.get(k) or 0 for row in children) for k, v in whole.items()}
+    if any(rest.values()):
+        children.append(
+            {
+                **rest,
+                "petition__grid_id": None,
+                "petition__grid__branch__tree_id": node.tree_id if node is not None else None,
+                "petition__grid__branch__lft": node.lft if node is not None else None,
+            }
+        )
+    return children
+
+
 def refresh_daily_figures(*, full: bool = False) -> int:
     """Bring the daily figures up to date from the event log; returns the number of days recomputed.
 
@@ -578,6 +638,11 @@ def refresh_daily_figures(*, full: bool = False) -> int:
         state = DailyFigureRefresh.objects.select_for_update().first()
         events = PetitionEvent.objects.order_by()
         calls = FollowUp.objects.order_by()
+        # Rows derived later than the daily figures (a deployment adding them) start with a full refresh.
+        full = full or (
+            DailyFigure.objects.exists()
+            and not (AreaDailyFigure.objects.exists() and WorkerDailyFigure.objects.exists())
+        )
         if full or state is None:
             DailyFigure.objects.all().delete()
             days = None
@@ -638,11 +703,67 @@ def refresh_daily_figures(*, full: bool = False) -> int:
             ),
             batch_size=5000,
         )
+        _refresh_areas(days)
+        _refresh_workers(ranges, days)
         if state is None:
             DailyFigureRefresh.objects.create(refreshed_at=now)
         else:
             DailyFigureRefresh.objects.filter(pk=state.pk).update(refreshed_at=now)
     return len(days) if days is not None else len({k[0] for k in figures})
+
+
+# The areas with rows of their own (``AreaDailyFigure``): the streets and towns (the roots of the
+# chain's trees, level 0) and the nodes just below them (level 1: communities). Deeper nodes and single
+# grids sum their grids' daily figures, which are few.
+AREA_LEVELS = 1
+_AREA_SUMS = ", ".join(f"SUM(f.{c}) AS {c}" for c in (*DAILY_COUNTS, *DAILY_CALLS))
+_AREA_COLUMNS = ", ".join((*DAILY_COUNTS, *DAILY_CALLS))
+_AREA_SQL = """
+INSERT INTO {area} (day, node_id, department_id, category_id, {columns})
+SELECT day, node_id, department_id, category_id, {columns} FROM (
+    SELECT f.day, a.id AS node_id, f.department_id, f.category_id, GROUPING(f.department_id) AS by_all_departments,
+           {sums}
+    FROM {daily} f
+    JOIN {grid} g ON g.id = f.grid_id
+    JOIN {org} b ON b.id = g.branch_id
+    JOIN {org} a ON a.tree_id = b.tree_id AND a.lft <= b.lft AND b.rght <= a.rght AND a.level <= %(levels)s
+    WHERE %(all_days)s OR f.day = ANY(%(days)s)
+    GROUP BY GROUPING SETS ((f.day, a.id), (f.day, a.id, f.department_id), (f.day, a.id, f.category_id))
+    UNION ALL
+    SELECT f.day, NULL, f.department_id, f.category_id, GROUPING(f.department_id), {sums}
+    FROM {daily} f
+    WHERE %(all_days)s OR f.day = ANY(%(days)s)
+    GROUP BY GROUPING SETS ((f.day), (f.day, f.department_id), (f.day, f.category_id))
+) per_area
+WHERE NOT (by_all_departments = 0 AND department_id IS NULL)
+"""
+
+
+def _refresh_areas(days: list[dt.date] | None) -> None:
+    """Re-sum the areas' rows of ``days`` (None: every day) from the daily figures just written.
+
+    One statement, grouping sets: per area and day the total, per department (steps that concerned
+    none, such as registering, are in no department's row) and per category.
+    """
+    from django.db.models import Model
+
+    def table(model: type[Model]) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    if days is None:
+        AreaDailyFigure.objects.all().delete()
+    else:
+        AreaDailyFigure.objects.filter(day__in=days).delete()
+    query = _AREA_SQL.format(
+        area=table(AreaDailyFigure),
+        daily=table(DailyFigure),
+        grid=table(Grid),
+        org=table(Organization),
+        columns=_AREA_COLUMNS,
+        sums=_AREA_SUMS,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, {"levels": AREA_LEVELS, "all_days": days is None, "days": days or []})
 
 
 def _grouped(
@@ -955,26 +1076,92 @@ def _overdue_list(petitions: QuerySet[Petition], now: dt.datetime) -> list[dict[
 
 
 def _warnings(petitions: QuerySet[Petition], now: dt.datetime) -> dict[str, int]:
-    """Open petitions not yet overdue with half (yellow) or three quarters (red) of the stage's time used.
-
-    A stage starts at the petition's latest step (the event that moved it into the stage it is in).
-    """
-    started = Subquery(PetitionEvent.objects.filter(petition_id=OuterRef("pk")).order_by("-at", "-id").values("at")[:1])
-    rows = (
-        petitions.filter(status__in=OPEN_STATUSES, current_due__gte=now)
-        .annotate(started=started)
-        .values_list("started", "current_due")
+    """Open petitions not yet overdue whose yellow (half the stage's time used) or red (three quarters)
+    warning has come: the flag their cards and the lists show (``Petition.deadline_flag``), from the
+    moments the clock stored on the row (``set_clock``), so one count, no look at each one's history."""
+    counts = petitions.filter(status__in=OPEN_STATUSES, current_due__gte=now, warn_yellow_at__lte=now).aggregate(
+        warned=Count("pk"), red=Count("pk", filter=Q(warn_red_at__lte=now))
     )
-    yellow = red = 0
-    for begun, due in rows:
-        if begun is None or due <= begun:
-            continue
-        used = (now - begun) / (due - begun)
-        if used >= RED:
-            red += 1
-        elif used >= YELLOW:
-            yellow += 1
-    return {"yellow": yellow, "red": red}
+    return {"yellow": counts["warned"] - counts["red"], "red": counts["red"]}
+
+
+# The grid workers' assessment: what each one did (grouped by who acted), the one definition for the
+# plain aggregate and the refresh of ``WorkerDailyFigure``.
+WORKER_STEP_Q = Q(action__in=("register", "resolve_on_grid"))
+WORKER_STEPS = {
+    "registered": Count("pk", filter=REGISTERED_Q),
+    "resolved_on_grid": Count("pk", filter=Q(action="resolve_on_grid")),
+}
+WORKER_CALLS = {"follow_ups": Count("pk"), "own_follow_ups": Count("pk", filter=Q(own=True))}
+WORKER_COUNTS = (*WORKER_STEPS, *WORKER_CALLS)
+
+
+# Each person's steps and follow-ups per day and grid (the plain aggregate's definitions, as SQL from
+# the ORM), summed per area: the streets' and communities' (levels 0 and 1), then the district's.
+_WORKERS_SQL = """
+WITH per_grid AS (
+    SELECT s.day, s.grid, s.worker, s.registered, s.resolved_on_grid, 0 AS follow_ups, 0 AS own_follow_ups
+    FROM ({steps}) s
+    UNION ALL
+    SELECT c.day, c.grid, c.worker, 0, 0, c.follow_ups, c.own_follow_ups FROM ({calls}) c
+)
+INSERT INTO {table} (day, node_id, worker_id, registered, resolved_on_grid, follow_ups, own_follow_ups)
+SELECT x.day, a.id, x.worker, SUM(x.registered), SUM(x.resolved_on_grid), SUM(x.follow_ups), SUM(x.own_follow_ups)
+FROM per_grid x
+JOIN {grid} g ON g.id = x.grid
+JOIN {org} b ON b.id = g.branch_id
+JOIN {org} a ON a.tree_id = b.tree_id AND a.lft <= b.lft AND b.rght <= a.rght AND a.level <= %s
+GROUP BY x.day, a.id, x.worker
+UNION ALL
+SELECT x.day, NULL, x.worker, SUM(x.registered), SUM(x.resolved_on_grid), SUM(x.follow_ups), SUM(x.own_follow_ups)
+FROM per_grid x
+GROUP BY x.day, x.worker
+"""
+
+
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _own_follow_up() -> Exists:
+    """背对背: the follow-up was made by someone who had resolved that petition before."""
+    return Exists(
+        PetitionEvent.objects.filter(
+            petition_id=OuterRef("petition_id"), actor_id=OuterRef("by_id"), at__lte=OuterRef("at")
+        ).filter(RESOLVED_Q)
+    )
+
+
+def _refresh_workers(ranges: Q, days: list[dt.date] | None) -> None:
+    """Recompute the workers' rows of ``days`` (None: every day), per area, from the event log."""
+    tz = timezone.get_default_timezone()
+    local_day = TruncDate("at", tzinfo=tz)
+    steps = (
+        PetitionEvent.objects.order_by()
+        .filter(ranges, WORKER_STEP_Q, actor__isnull=False)
+        .annotate(day=local_day, grid=F("petition__grid_id"), worker=F("actor_id"))
+        .values("day", "grid", "worker")
+        .annotate(**WORKER_STEPS)
+    )
+    calls = (
+        FollowUp.objects.order_by()
+        .filter(ranges)
+        .annotate(own=_own_follow_up(), day=local_day, grid=F("petition__grid_id"), worker=F("by_id"))
+        .values("day", "grid", "worker")
+        .annotate(**WORKER_CALLS)
+    )
+    steps_sql, steps_params = steps.query.sql_with_params()
+    calls_sql, calls_params = calls.query.sql_with_params()
+    if days is None:
+        WorkerDailyFigure.objects.all().delete()
+    else:
+        WorkerDailyFigure.objects.filter(day__in=days).delete()
+    query = _WORKERS_SQL.format(
+        table=_table(WorkerDailyFigure), grid=_table(Grid), org=_table(Organization), steps=steps_sql, calls=calls_sql
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, (*steps_params, *calls_params, AREA_LEVELS))
+
 
 
 def _workers(
@@ -986,6 +1173,8 @@ def _workers(
     start: dt.datetime,
     end: dt.datetime,
     now: dt.datetime,
+    *,
+    fast: bool = False,
 ) -> list[dict[str, Any]]:
     """The assessment of grid workers (考评) in the scope: registered, resolved on the grid, follow-ups
     done, follow-ups on cases they resolved themselves (背对背: a callback should come from someone
@@ -1001,27 +1190,30 @@ def _workers(
         workers = workers.filter(scope_node=place.grid.branch)
     elif place.node is not None:
         workers = workers.filter(subtree_q(place.node, "scope_node"))
-    steps = {
-        row["actor_id"]: row
-        for row in events.filter(at__gte=start, at__lt=end, action__in=("register", "resolve_on_grid"))
-        .values("actor_id")
-        .annotate(
-            registered=Count("pk", filter=REGISTERED_Q),
-            resolved_on_grid=Count("pk", filter=Q(action="resolve_on_grid")),
+    steps: dict[int, Mapping[str, Any]]
+    calls: dict[int, Mapping[str, Any]]
+    if fast and _has_area_rows(place):
+        figures = (
+            WorkerDailyFigure.objects.order_by()
+            .filter(node=place.node, day__gte=timezone.localtime(start).date(), day__lt=timezone.localtime(end).date())
+            .values("worker_id")
+            .annotate(**{k: Sum(k) for k in WORKER_COUNTS})
         )
-    }
-    own = Exists(
-        PetitionEvent.objects.filter(
-            petition_id=OuterRef("petition_id"), actor_id=OuterRef("by_id"), at__lte=OuterRef("at")
-        ).filter(RESOLVED_Q)
-    )
-    calls = {
-        row["by_id"]: row
-        for row in follow_ups.filter(at__gte=start, at__lt=end)
-        .annotate(own=own)
-        .values("by_id")
-        .annotate(follow_ups=Count("pk"), own_follow_ups=Count("pk", filter=Q(own=True)))
-    }
+        steps = calls = {row["worker_id"]: row for row in figures}
+    else:
+        steps = {
+            row["actor_id"]: row
+            for row in events.filter(WORKER_STEP_Q, at__gte=start, at__lt=end)
+            .values("actor_id")
+            .annotate(**WORKER_STEPS)
+        }
+        calls = {
+            row["by_id"]: row
+            for row in follow_ups.filter(at__gte=start, at__lt=end)
+            .annotate(own=_own_follow_up())
+            .values("by_id")
+            .annotate(**WORKER_CALLS)
+        }
     late = {
         row["registered_by_id"]: row["overdue"]
         for row in petitions.filter(overdue_q(now)).values("registered_by_id").annotate(overdue=Count("pk"))

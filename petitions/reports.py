@@ -83,6 +83,7 @@ TABLES = {
                 UNSATISFIED,
                 Column("totals.returned", gettext_lazy("Returned")),
                 Column("totals.rehandled", gettext_lazy("Re-handled")),
+                Column("totals.extended", gettext_lazy("Extensions")),
                 OVERDUE,
             ),
         ),

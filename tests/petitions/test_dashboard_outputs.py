@@ -2,6 +2,7 @@
 count on the page links to exactly the petitions behind it (the small history of test_metrics)."""
 
 import csv
+import datetime as dt
 import io
 import re
 from typing import Any
@@ -15,6 +16,7 @@ from openpyxl import load_workbook
 from petitions.metrics import percent
 
 from ..api.conftest import token_client
+from ..conftest import World
 from .test_metrics import SINCE, UNTIL, History, history  # noqa: F401 (the fixture)
 from .test_pages import login
 
@@ -83,3 +85,41 @@ def test_a_bad_period_on_the_list_names_the_field(history: History) -> None:  # 
     api = token_client(history.world.official)
     response = api.get("/api/v1/petitions/", {"stage": "resolved", "since": "2026-03-10", "until": "2026-03-01"})
     assert response.status_code == 400 and "until" in response.json()
+
+
+@pytest.mark.django_db
+def test_the_departments_assessment_counts_approved_extensions(world: World, client: Client) -> None:
+    """延期: an approved extension counts for the department holding the petition, in the period it was
+    approved; a refused one does not. The page, the CSV and the API agree; the daily figures too."""
+    from django.utils import timezone
+
+    from petitions import services
+    from petitions.metrics import dashboard_for, refresh_daily_figures
+
+    today = timezone.localdate()
+    extended = world.petition(stage="accepted")
+    refused = world.petition(stage="accepted")
+    for p in (extended, refused):
+        services.petition_request_extension(
+            actor=world.dept, petition_id=p.pk, reason="需协调物业", proposed_due=today + dt.timedelta(days=30)
+        )
+    services.petition_approve_extension(actor=world.official, petition_id=extended.pk)
+    services.petition_refuse_extension(actor=world.official, petition_id=refused.pk, reason="期限足够")
+    period = {"since": today.isoformat(), "until": today.isoformat()}
+
+    login(client, world.official)
+    html = client.get(reverse("petitions:dashboard"), period).content.decode()
+    assert "延期" in html.split('id="departments"')[1].split("</thead>")[0]
+    housing_row = _table(html, "departments")[0]
+    assert housing_row[0].startswith(world.housing.name) and housing_row[-2] == "1"  # extensions, then overdue
+    response = client.get(reverse("petitions:dashboard_export", args=["departments", "csv"]), period)
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert lines[3][-2] == "延期次数" and lines[4][-2] == "1"
+    api = token_client(world.official).get("/api/v1/dashboard/", period).json()
+    assert [d["totals"]["extended"] for d in api["departments"]] == [1]
+    assert api["totals"]["extended"] == 1
+
+    plain = dashboard_for(world.official, since=today, until=today)
+    refresh_daily_figures(full=True)
+    fast = dashboard_for(world.official, since=today, until=today)
+    assert fast["as_of"] is not None and fast["departments"] == plain["departments"]

@@ -16,7 +16,16 @@ from grids.models import Grid
 from parties.models import Kind, Organization
 from petitions import services
 from petitions.metrics import dashboard_for
-from petitions.models import Category, FollowUp, Petition, PetitionEvent, ServiceArea, Status
+from petitions.models import (
+    AreaDailyFigure,
+    Category,
+    FollowUp,
+    Petition,
+    PetitionEvent,
+    ServiceArea,
+    Status,
+    WorkerDailyFigure,
+)
 
 from ..conftest import World
 from ..factories import CategoryFactory, GridFactory, node
@@ -163,7 +172,7 @@ def history(world: World) -> History:
 
 def totals(registered: int, dispatched: int, accepted_on_time: int, resolved: int, resolved_on_time: int,
            resolved_on_grid: int, overdue: int | None, follow_up_calls: int, reached: int, solved: int,
-           satisfied: int, returned: int = 0, rehandled: int = 0) -> dict[str, int]:
+           satisfied: int, returned: int = 0, rehandled: int = 0, extended: int = 0) -> dict[str, int]:
     figures = {
         "registered": registered,
         "dispatched": dispatched,
@@ -179,6 +188,7 @@ def totals(registered: int, dispatched: int, accepted_on_time: int, resolved: in
         "satisfied": satisfied,
         "returned": returned,
         "rehandled": rehandled,
+        "extended": extended,
     }
     return {k: v for k, v in figures.items() if v is not None}
 
@@ -543,9 +553,15 @@ def test_the_fast_path_gives_exactly_the_plain_aggregate(history: History) -> No
     plain = [dashboard_for(u, since=s, until=e, **where) for u, where in views for s, e in periods]
     assert all(d["as_of"] is None for d in plain)
     refresh_daily_figures(full=True)
+    # The wide scopes read the areas' rows: the district's, the street's, each community's.
+    areas = set(AreaDailyFigure.objects.values_list("node_id", flat=True))
+    assert {None, w.street.pk, w.community.pk, history.community2.pk, w.other_street.pk} <= areas
+    # So do the grid workers' figures.
+    assert set(WorkerDailyFigure.objects.values_list("node_id", flat=True)) == areas
     fast = [dashboard_for(u, since=s, until=e, **where) for u, where in views for s, e in periods]
     assert all(d["as_of"] is not None for d in fast)
     assert [_without_as_of(d) for d in fast] == [_without_as_of(d) for d in plain]
+    assert any(row["own_follow_ups"] for d in fast for row in d["workers"])
 
 
 @pytest.mark.django_db
@@ -605,3 +621,23 @@ def test_grid_workers_assessment_flags_follow_ups_on_their_own_cases(world: Worl
     assert (me["registered"], me["resolved_on_grid"], me["follow_ups"], me["own_follow_ups"]) == (2, 1, 2, 1)
     assert world.foreign_worker.username not in rows  # another street's worker is outside the scope
     assert dashboard_for(world.dept, since=today, until=today)["workers"] == []
+
+
+@pytest.mark.django_db
+def test_the_warnings_counted_are_the_flags_the_cards_show(world: World) -> None:
+    """Yellow and red (DESIGN.md, "The clock"): the dashboard counts the petitions whose card shows the
+    flag (``deadline_flag``, from the moments the clock stored), not a rule of its own."""
+    import time_machine
+
+    petitions = [world.petition(stage="accepted") for _ in range(3)]
+    petitions.append(world.petition(stage="dispatched"))
+    start, due = petitions[0].resolve_started_at, petitions[0].resolve_due
+    assert start is not None and due is not None
+    for moment in (start + (due - start) * 0.55, start + (due - start) * 0.8, due + dt.timedelta(hours=1)):
+        with time_machine.travel(moment):
+            flags = [Petition.objects.get(pk=p.pk).deadline_flag for p in petitions]
+            today = timezone.localdate()
+            warnings = dashboard_for(world.official, since=today, until=today)["warnings"]
+            assert warnings == {"yellow": flags.count("yellow"), "red": flags.count("red")}, flags
+    with time_machine.travel(start + (due - start) * 0.8):
+        assert dashboard_for(world.official, since=today, until=today)["warnings"]["red"] == 3
