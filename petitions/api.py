@@ -455,7 +455,7 @@ def _check_query_types(params: Any) -> None:
     satisfied = params.get("satisfied")
     if satisfied is not None and satisfied not in _BOOLEANS:
         errors["satisfied"] = [_("Enter true or false.")]
-    for key in ("status", "stage", "outcome", "since", "until"):
+    for key in ("status", "stage", "outcome", "since", "until", "channel", "queue"):
         if params.get(key) == "":
             errors[key] = [_("Give a value or leave the parameter out.")]
     if errors:

@@ -499,7 +499,13 @@ _ROLLUP_LOCK = 1_300_013  # pg_advisory_xact_lock key: one refresh at a time
 
 
 def _daily_figures_as_of(now: dt.datetime) -> dt.datetime | None:
-    """When the daily figures were refreshed, if that is recent enough to use them; else None."""
+    """When the daily figures were refreshed, if that is recent enough to use them; else None.
+
+    Never on the embedded default (SQLite): the rollups' SQL (grouping sets, ``= ANY``) is PostgreSQL's,
+    and a demo district is small enough to count directly.
+    """
+    if connection.vendor != "postgresql":
+        return None
     refreshed = DailyFigureRefresh.objects.order_by("-refreshed_at").values_list("refreshed_at", flat=True).first()
     if refreshed is not None and (now - refreshed).total_seconds() <= FRESH_SECONDS:
         return refreshed
@@ -628,7 +634,10 @@ def refresh_daily_figures(*, full: bool = False) -> int:
     ``REFRESH_SLACK``), the days of the dispatches those steps answered (an acceptance changes its
     dispatch's response figure), and the days of the follow-ups of petitions that moved (their
     department may have changed). ``full`` recomputes everything. One refresh at a time.
+    On the embedded default (SQLite) there is nothing to refresh: its dashboards count directly.
     """
+    if connection.vendor != "postgresql":
+        return 0
     now = timezone.now()
     tz = timezone.get_default_timezone()
     with transaction.atomic():

@@ -147,7 +147,9 @@ def test_the_home_page_counts_in_a_constant_number_of_queries(
     client.force_login(world.official)
     client.get(reverse("home"))  # the session and caches warmed
     _busy_street(world)
-    with django_assert_max_num_queries(12) as few:
+    # Every app's panel counts in its own few queries (queues, reminders, wishes, units, deliberations, field
+    # work); the second run pins that none grows with the data.
+    with django_assert_max_num_queries(24) as few:
         client.get(reverse("home"))
     _busy_street(world)
     with django_assert_max_num_queries(len(few.captured_queries)):
