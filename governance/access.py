@@ -118,6 +118,15 @@ def get_visible_or_404(user: Viewer, queryset: QuerySet[M], **lookup: Any) -> M:
         raise Http404 from exc
 
 
+def records_on_chain(user: Viewer) -> bool:
+    """Whether ``user`` records residents' matters on the chain (petitions, wishes, proposals): those with
+    a place on the chain or the whole district; not department staff (they receive), not an account with
+    no scope (a party member signed in for the micro-wishes)."""
+    if not user.is_authenticated:
+        return False
+    return user.sees_everything or (not user.is_department_staff and user.scope_node_id is not None)
+
+
 def covers(user: Viewer, obj: Model) -> bool:
     """Whether ``obj`` lies in the user's scope (for showing personal data whole)."""
     return restrict(user, type(obj)._default_manager.filter(pk=obj.pk)).exists()

@@ -8,7 +8,6 @@ for it (``petitions:register-from-patrol``), which registers it linked back to t
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from governance.access import get_visible_or_404, reveal_personal_data
+from governance.forms import attach_errors
 
 from . import fieldwork
 from .forms import KeyPopulationsForm, PatrolForm, VisitForm
@@ -34,10 +34,6 @@ def _refused(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "petitions/refused.html", {"message": message}, status=403)
 
 
-def _attach(form: forms.Form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
 
 
 def _residents(path: str = "residents") -> Prefetch:
@@ -71,7 +67,7 @@ def patrol_record(request: HttpRequest) -> HttpResponse:
             except PermissionDenied as exc:
                 return _refused(request, str(exc))
             except ValidationError as exc:
-                _attach(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, _("Patrol recorded."))
                 if patrol.problem_found:
@@ -132,7 +128,7 @@ def visit_record(request: HttpRequest, household_id: int) -> HttpResponse:
             try:
                 visit = fieldwork.visit_record(actor=user, household=household, **form.cleaned_data)
             except ValidationError as exc:
-                _attach(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, _("Visit recorded."))
                 return redirect(visit)
@@ -170,7 +166,7 @@ def household_key_populations(request: HttpRequest, household_id: int) -> HttpRe
                 actor=user, household=household, key_populations=list(classes.cleaned_data["key_populations"])
             )
         except ValidationError as exc:
-            _attach(classes, exc)
+            attach_errors(classes, exc)
         else:
             messages.success(request, _("Key-population classes saved."))
             return redirect("grids:visit-record", household_id=household.pk)

@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from governance.access import reveal_personal_data
+from governance.access import records_on_chain, reveal_personal_data
 from governance.exceptions import TransitionNotAllowed
+from governance.forms import attach_errors
 
 from . import deliberations
 from .deliberation_forms import (
@@ -36,7 +37,6 @@ from .deliberation_forms import (
     StepForm,
 )
 from .models import Deliberation
-from .views import _attach
 
 LIST_SIZE = 100
 
@@ -80,7 +80,7 @@ def deliberation_list(request: HttpRequest) -> HttpResponse:
     queryset = deliberations.deliberations_for(user)
     context = {
         "items": list(queryset[:LIST_SIZE]),
-        "can_propose": user.sees_everything or (not user.is_department_staff and user.scope_node_id is not None),
+        "can_propose": records_on_chain(user),
     }
     return render(request, "parties/deliberation_list.html", context)
 
@@ -96,7 +96,7 @@ def deliberation_propose(request: HttpRequest) -> HttpResponse:
             try:
                 deliberation = deliberations.deliberation_propose(actor=user, **form.cleaned_data)
             except ValidationError as exc:
-                _attach(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, _("Proposal recorded."))
                 return redirect(deliberation)
@@ -156,7 +156,7 @@ def deliberation_act(request: HttpRequest, pk: int, action: str) -> HttpResponse
             messages.error(request, str(exc))
             return redirect(deliberation)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, str(step.done))
             return redirect(deliberation)

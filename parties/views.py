@@ -20,7 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from governance.access import records_on_chain
 from governance.exceptions import TransitionNotAllowed
+from governance.forms import attach_errors
 
 from . import wishes
 from .forms import EmptyForm, EvaluateForm, FulfilForm, ReasonForm, WishRecordForm
@@ -69,7 +71,7 @@ def wish_list(request: HttpRequest) -> HttpResponse:
         "mine": list(mine),
         "staff_wishes": staff_wishes,
         "stale": stale,
-        "can_record": user.sees_everything or (not user.is_department_staff and user.scope_node_id is not None),
+        "can_record": records_on_chain(user),
     }
     return render(request, "parties/wish_list.html", context)
 
@@ -85,7 +87,7 @@ def wish_record(request: HttpRequest) -> HttpResponse:
             try:
                 wish = wishes.wish_record(actor=user, **form.cleaned_data)
             except ValidationError as exc:
-                _attach(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, _("Wish recorded."))
                 return redirect(wish)
@@ -93,10 +95,6 @@ def wish_record(request: HttpRequest) -> HttpResponse:
     return render(request, "parties/wish_record.html", {"form": form}, status=status)
 
 
-def _attach(form: forms.Form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
 
 
 def _page(
@@ -141,7 +139,7 @@ def wish_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect(wish)
         except ValidationError as exc:
-            _attach(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, str(step.done))
             return redirect(wish)

@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from governance.access import get_visible_or_404, restrict
+from governance.forms import attach_errors
 from governance.models import Department
 from grids.models import Grid, Patrol
 
@@ -56,15 +57,6 @@ def _refused(request: HttpRequest, message: str, petition: Petition | None = Non
     return render(request, "petitions/refused.html", {"message": message, "petition": petition}, status=403)
 
 
-def _attach_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Put a service's ValidationError next to the field it names (or at the top of the form)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            for error in errors:
-                form.add_error(field if field in form.fields else None, error)
-    else:
-        for error in exc.messages:
-            form.add_error(None, error)
 
 
 # ---------------------------------------------------------------------------------------------- list
@@ -129,7 +121,7 @@ def petition_register(request: HttpRequest) -> HttpResponse:
             except PermissionDenied as exc:
                 return _refused(request, str(exc))
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, _("Petition %(number)s registered.") % {"number": petition.number})
                 return redirect(petition)
@@ -201,7 +193,7 @@ def petition_act(request: HttpRequest, pk: int, step: str) -> HttpResponse:
             messages.error(request, str(exc))
             return redirect(petition)
         except ValidationError as exc:
-            _attach_errors(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, str(spec.done))
             if not restrict(user, Petition.objects.filter(pk=petition.pk)).exists():
@@ -450,7 +442,7 @@ def petition_register_from_patrol(request: HttpRequest, patrol_id: int) -> HttpR
             except PermissionDenied as exc:
                 return _refused(request, str(exc))
             except ValidationError as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
             else:
                 messages.success(request, _("Petition %(number)s registered.") % {"number": petition.number})
                 return redirect(petition)

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from governance.access import get_visible_or_404
+from governance.access import get_visible_or_404, records_on_chain
 from governance.exceptions import TransitionNotAllowed
 from governance.models import User
 
@@ -122,9 +122,7 @@ def may_register(user: User) -> bool:
     Not department staff (they receive petitions), and not an account with no scope at all (a party
     member signed in for the micro-wishes): no grid lies in its area.
     """
-    if not user.is_authenticated:
-        return False
-    return user.sees_everything or (not user.is_department_staff and user.scope_node_id is not None)
+    return records_on_chain(user)
 
 
 def refusal_to_register(user: User) -> str:
