@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from governance.access import restrict
 
-from .models import Grid, GridAssignment, KeyPopulation, Patrol, Visit
+from .models import Grid, GridAssignment, KeyPopulation, MoralCategory, Patrol, Resident, Visit
 
 _MINUTE = "%Y-%m-%dT%H:%M"
 
@@ -99,3 +99,26 @@ class KeyPopulationsForm(forms.Form):
         field = self.fields["key_populations"]
         assert isinstance(field, forms.ModelMultipleChoiceField)
         field.queryset = KeyPopulation.objects.filter(is_active=True)
+
+
+class MoralAwardForm(forms.Form):
+    """道德积分: points a household (or one of its residents) earned, in one of the four categories."""
+
+    category = forms.ChoiceField(label=_("category"), choices=MoralCategory.choices, widget=forms.RadioSelect)
+    points = forms.IntegerField(label=_("points"), min_value=1, max_value=1000)
+    reason = forms.CharField(label=_("reason"), max_length=200)
+    resident = forms.ModelChoiceField(label=_("resident"), queryset=Resident.objects.none(), required=False,
+                                      help_text=_("Leave empty when the whole household earned it."))
+
+    def __init__(self, *args: Any, household: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["resident"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = household.residents.order_by("id")
+
+
+class MoralRedeemForm(forms.Form):
+    """兑换: points spent on an item."""
+
+    item = forms.CharField(label=_("item"), max_length=100)
+    points = forms.IntegerField(label=_("points"), min_value=1, max_value=100000)

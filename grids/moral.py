@@ -105,3 +105,14 @@ def moral_reverse(*, actor: User, entry_id: int, reason: str) -> MoralEntry:
             household=household, resident=entry.resident, category=entry.category, points=-entry.points,
             reason=reason, on=timezone.localdate(now), reverses=entry, granted_by=actor, created_at=now,
         )
+
+
+def may_reverse(entry: MoralEntry) -> bool:
+    """An earned entry not reversed yet (a redemption and a reversal are not reversed here)."""
+    if entry.reverses_id or entry.redemption_id or entry.points <= 0:
+        return False
+    try:
+        entry.reversed_by  # noqa: B018 (the reverse one-to-one raises when there is none)
+    except MoralEntry.DoesNotExist:
+        return True
+    return False

@@ -2,7 +2,9 @@
 
 The shape of ``parties.wishes`` and ``petitions.workflow``: one table of transitions, one ``apply``
 that locks the row, checks who may act and from which status, writes the fields and an append-only
-event. The services below are the only writers; pages and admin call them.
+event. The services below are the only writers; pages and admin call them. Recording the meeting
+(民主商议) makes it a confirmed service of each Party member who took part, with the points of the
+deliberation rule (``parties.units.services_for_meeting``).
 
     proposed ──accept──▶ accepted ──discuss──▶ discussed ──decide──▶ decided ──publish──▶ noticed
         └──reject──▶ rejected                                                               │
@@ -42,6 +44,7 @@ from .models import (
     Member,
     Organization,
 )
+from .units import services_for_meeting
 
 S = DeliberationStatus
 PROPOSE = "propose"
@@ -239,6 +242,7 @@ def deliberation_discuss(
         d.meeting_on, d.meeting_place, d.attendees, d.minutes = meeting_on, meeting_place, attendees, minutes
         d.units = _text(units)
         d.members.set(members)
+        services_for_meeting(deliberation=d, members=members, actor=actor)
 
     note = _("%(date)s, %(place)s, %(n)s attended") % {"date": meeting_on, "place": meeting_place, "n": attendees}
     return apply(deliberation_id=deliberation_id, action="discuss", actor=actor, note=note, change=change)

@@ -421,10 +421,18 @@ class ServiceKind(models.TextChoices):
     ACTIVITY = "activity", _("service activity")
     WISH = "wish", _("micro-wish")
     PATROL = "patrol", _("patrol duty")
+    DELIBERATION = "deliberation", _("deliberation meeting")
+
+    @classmethod
+    def posted(cls) -> tuple["ServiceKind", ...]:
+        """The kinds the community posts for members to sign up to; the others are made by their workflow
+        (a fulfilled micro-wish, a 五议 meeting that members took part in)."""
+        return (cls.ACTIVITY, cls.PATROL)
 
 
 class ServiceActivity(models.Model):
-    """A service the community posts (服务活动): an activity, a patrol duty, or a fulfilled micro-wish."""
+    """A service the community posts (服务活动): an activity, a patrol duty; or one its workflow made: a
+    fulfilled micro-wish, a deliberation meeting (民主商议) with the Party members who took part."""
 
     community = models.ForeignKey(
         Organization, verbose_name=_("community"), on_delete=models.PROTECT, related_name="service_activities",
@@ -437,6 +445,10 @@ class ServiceActivity(models.Model):
     wish = models.OneToOneField(
         Wish, verbose_name=_("micro-wish"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="service", editable=False,
+    )
+    deliberation = models.OneToOneField(
+        "parties.Deliberation", verbose_name=_("matter for deliberation"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="service", editable=False,
     )
     posted_by = models.ForeignKey(
         "governance.User", verbose_name=_("posted by"), on_delete=models.PROTECT, related_name="+"

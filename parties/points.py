@@ -30,7 +30,7 @@ from .models import (
     PointsAward,
     PointsEntry,
 )
-from .units import is_staff_for
+from .units import community_members, is_staff_for
 
 
 def points_propose(
@@ -40,6 +40,8 @@ def points_propose(
     errors: dict[str, str] = {}
     if community.kind not in COMMUNITY_KINDS or not is_staff_for(actor, community):
         errors["community"] = _("This place is not in your area.")
+    elif not community_members(community).filter(pk=member.pk).exists():
+        errors["member"] = _("Choose a Party member of this community.")
     if not points:
         errors["points"] = _("Give a number of points other than zero.")
     if not (reason or "").strip():
@@ -70,6 +72,21 @@ def points_approve(*, actor: User, award_id: int) -> PointsEntry:
             reason=award.reason, on=timezone.localdate(now), award=award, granted_by_id=award.proposed_by_id,
             approved_by=actor, created_at=now,
         )
+
+
+def points_reject(*, actor: User, award_id: int) -> PointsAward:
+    """The second person turns the proposal down: no entry is written."""
+    with transaction.atomic():
+        award = PointsAward.objects.select_for_update().filter(pk=award_id).first()
+        if award is None or not is_staff_for(actor, award):
+            raise Http404
+        if award.proposed_by_id == actor.pk:
+            raise PermissionDenied(_("An award is decided by someone other than who proposed it."))
+        if award.status != AwardStatus.PROPOSED:
+            raise TransitionNotAllowed(_("This award was decided already."))
+        award.status, award.decided_by, award.decided_at = AwardStatus.REJECTED, actor, timezone.now()
+        award.save(update_fields=["status", "decided_by", "decided_at"])
+    return award
 
 
 def points_reverse(*, actor: User, entry_id: int, reason: str) -> PointsEntry:
@@ -132,3 +149,31 @@ def ranking(
         ranks.append(Rank(place, row["member_id"], row["member__name"], row["member__unit__name"] or "",
                           row["total"]))
     return ranks
+
+
+def ledger(community: Organization) -> QuerySet[PointsEntry]:
+    """A community's ledger, newest first, each entry with who granted and approved it and its reversal."""
+    return (
+        PointsEntry.objects.filter(community=community)
+        .select_related("member", "granted_by", "approved_by", "reversed_by")
+        .order_by("-on", "-id")
+    )
+
+
+def awards_waiting(community: Organization) -> QuerySet[PointsAward]:
+    """Manual awards proposed and waiting for a second person's decision."""
+    return (
+        PointsAward.objects.filter(community=community, status=AwardStatus.PROPOSED)
+        .select_related("member", "proposed_by").order_by("proposed_at", "id")
+    )
+
+
+def may_reverse(entry: PointsEntry) -> bool:
+    """An entry that is not a reversal and was not reversed yet (``ledger`` fetched its reversal)."""
+    if entry.kind == EntryKind.REVERSAL:
+        return False
+    try:
+        entry.reversed_by  # noqa: B018 (the reverse one-to-one raises when there is none)
+    except PointsEntry.DoesNotExist:
+        return True
+    return False

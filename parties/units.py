@@ -39,6 +39,7 @@ from governance.models import User
 from .models import (
     COMMUNITY_KINDS,
     CoUnit,
+    Deliberation,
     EntryKind,
     Member,
     MemberReport,
@@ -224,6 +225,29 @@ def award_for_service(*, record: ServiceRecord, actor: User) -> PointsEntry | No
 
 
 
+def services_for_meeting(*, deliberation: Deliberation, members: list[Member], actor: User) -> list[ServiceRecord]:
+    """民主商议 counts as a service of each Party member who took part (seed 000 and 003): one service per
+    matter, a confirmed record per member (the staff who record the meeting are the community confirming
+    it), and the rule's points once each. Called by ``deliberation_discuss`` in its transaction."""
+    now = timezone.now()
+    assert deliberation.meeting_on is not None  # the meeting's date is recorded in the same step
+    activity, _created = ServiceActivity.objects.get_or_create(
+        deliberation=deliberation,
+        defaults={"community_id": deliberation.community_id, "kind": ServiceKind.DELIBERATION,
+                  "title": deliberation.title, "held_on": deliberation.meeting_on, "posted_by": actor,
+                  "posted_at": now},
+    )
+    records = []
+    for member in members:
+        record, _created = ServiceRecord.objects.get_or_create(
+            activity=activity, member=member,
+            defaults={"status": S.ATTENDED, "signed_up_at": now, "decided_at": now, "decided_by": actor},
+        )
+        award_for_service(record=record, actor=actor)
+        records.append(record)
+    return records
+
+
 def service_sign_up(*, actor: User, activity_id: int) -> ServiceRecord:
     """A member signs up for a service the community posted."""
     return apply(activity_id=activity_id, action="sign_up", actor=actor)
@@ -254,14 +278,32 @@ def activity_post(
         errors["community"] = _("This place is not in your area.")
     if not (title or "").strip():
         errors["title"] = _("This field is required.")
-    if kind not in (ServiceKind.ACTIVITY, ServiceKind.PATROL):
-        errors["kind"] = _("A micro-wish's service is made when the wish is fulfilled.")
+    if kind not in ServiceKind.posted():
+        errors["kind"] = _("A micro-wish's or a meeting's service is made by its own workflow.")
     if errors:
         raise ValidationError(errors)
     return ServiceActivity.objects.create(
         community=community, kind=kind, title=title.strip(), held_on=held_on, place=(place or "").strip(),
         posted_by=actor, posted_at=timezone.now(),
     )
+
+
+def community_members(community: Organization) -> QuerySet[Member]:
+    """The Party members of a community: those whose node lies in it and the in-service members who reported
+    to it (whose points it keeps and whom it may award)."""
+    return Member.objects.filter(
+        Q(pk__in=Member.objects.filter(subtree_q(community, "organization")).values("pk"))
+        | Q(pk__in=MemberReport.objects.filter(community=community).values("member_id"))
+    )
+
+
+def reportable_members(community: Organization) -> QuerySet[Member]:
+    """Who may report (报到) to a community and has not yet: in-service members of a co-building unit who
+    live in it or whose unit is paired with it."""
+    return Member.objects.filter(
+        Q(subtree_q(community, "organization")) | Q(unit__pairings__community=community),
+        in_service=True, unit__isnull=False,
+    ).exclude(reports__community=community).distinct().order_by("name", "pk")
 
 
 def report_record(*, actor: User, member: Member, community: Organization, reported_on: dt.date) -> MemberReport:
@@ -272,8 +314,35 @@ def report_record(*, actor: User, member: Member, community: Organization, repor
         raise ValidationError({"community": _("This place is not in your area.")})
     if not member.in_service or member.unit_id is None:
         raise ValidationError({"member": _("Only an in-service member of a co-building unit reports.")})
+    if reported_on > timezone.localdate():
+        raise ValidationError({"reported_on": _("Record a report that has been made.")})
     report, _created = MemberReport.objects.get_or_create(
         member=member, community=community, defaults={"reported_on": reported_on}
+    )
+    return report
+
+
+def report_home(member: Member) -> Organization | None:
+    """The community an in-service member reports to by themselves: the one where they live, unless they have
+    reported there already (None then, and for members who are not in service with a unit)."""
+    if not member.in_service or member.unit_id is None:
+        return None
+    community = community_of(member.organization)
+    if community is None or MemberReport.objects.filter(member=member, community=community).exists():
+        return None
+    return community
+
+
+def report_self(*, actor: User) -> MemberReport:
+    """The member reports (报到) to the community where they live; the community confirms it."""
+    member = member_of(actor)
+    if member is None or not member.in_service or member.unit_id is None:
+        raise ValidationError({"member": _("Only an in-service member of a co-building unit reports.")})
+    community = community_of(member.organization)
+    if community is None:
+        raise ValidationError({"member": _("Your Party organisation is not in a community.")})
+    report, _created = MemberReport.objects.get_or_create(
+        member=member, community=community, defaults={"reported_on": timezone.localdate()}
     )
     return report
 
@@ -430,7 +499,7 @@ def open_activities_for(member: Member) -> QuerySet[ServiceActivity]:
         communities.append(own.pk)
     return (
         ServiceActivity.objects.filter(community_id__in=communities, held_on__gte=timezone.localdate())
-        .exclude(kind=ServiceKind.WISH).select_related("community").order_by("held_on", "id")
+        .filter(kind__in=ServiceKind.posted()).select_related("community").order_by("held_on", "id")
     )
 
 

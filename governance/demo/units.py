@@ -19,7 +19,7 @@ from parties import points, units
 from parties.models import CoUnit, Member, Pairing, PointsEntry, PointsRule, ServiceKind, UnitKind
 from parties.wishes import community_of
 
-RULES = {ServiceKind.ACTIVITY: 5, ServiceKind.PATROL: 8, ServiceKind.WISH: 10}
+RULES = {ServiceKind.ACTIVITY: 5, ServiceKind.PATROL: 8, ServiceKind.WISH: 10, ServiceKind.DELIBERATION: 6}
 # (unit, kind, its Party organisation, members, of whom reported)
 UNITS = [
     ("区教育局", UnitKind.ORGAN, "区教育局机关党委", ["周建华", "吴晓燕", "郑国强", "孙丽华", "钱志远"], 4),
@@ -95,6 +95,8 @@ def seed_units(password: str) -> None:
     award = points.points_propose(actor=official, member=members[0], community=community, points=20,
                                   reason="防汛抢险表现突出")
     points.points_approve(actor=staff, award_id=award.pk)
+    # One proposed by the community, waiting for the street official's approval (their home page says so).
+    points.points_propose(actor=staff, member=members[1], community=community, points=10, reason="协助调解邻里纠纷")
     mistaken = PointsEntry.objects.filter(member=members[3]).order_by("id").first()
     if mistaken is not None:
         points.points_reverse(actor=staff, entry_id=mistaken.pk, reason="重复登记")

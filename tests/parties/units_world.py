@@ -64,6 +64,7 @@ def make_units(world: World) -> Units:
     PointsRule.objects.create(kind=ServiceKind.ACTIVITY, points=5)
     PointsRule.objects.create(kind=ServiceKind.PATROL, points=8)
     PointsRule.objects.create(kind=ServiceKind.WISH, points=10)
+    PointsRule.objects.create(kind=ServiceKind.DELIBERATION, points=6)
     return Units(world, staff, second, unit, unit_account)
 
 
