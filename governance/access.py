@@ -133,7 +133,27 @@ def covers(user: Viewer, obj: Model) -> bool:
 
 
 def covering(users: list[User], obj: Model) -> set[int]:
-    """The ids of ``users`` whose scope covers ``obj``: ``covers`` for many users in one query."""
+    """The ids of ``users`` whose scope covers ``obj``: ``covers`` for many users in one query.
+
+    For a model reached ``via`` another (a petition via its grid), the question is asked of the one
+    object it leads to, as ``_visible_q`` decides it: the petition is visible exactly when its grid is
+    (department staff aside, who see their department's rows). Asking it of the petition instead would
+    list every grid each official sees (a street's hundreds), once per official per reminder.
+    """
+    scope = scope_of(type(obj))
+    if scope is not None and scope.via is not None and "__" not in scope.via:
+        own_rule = [u for u in users if scope.department is not None and u.is_department_staff]
+        rest = [u for u in users if u not in own_rule]
+        target = getattr(obj, scope.via)
+        ids = _covering_rows(own_rule, obj) if own_rule else set()
+        if rest and target is not None:
+            ids |= covering(rest, target)
+        return ids
+    return _covering_rows(users, obj)
+
+
+def _covering_rows(users: list[User], obj: Model) -> set[int]:
+    """``covering`` asked of ``obj``'s own row: one query, an EXISTS per user who needs asking."""
     base = type(obj)._default_manager.filter(pk=obj.pk)
     visible = {user.pk: restrict(user, base) for user in users}
     ids = {pk for pk, qs in visible.items() if qs is base}  # sees everything: no question to ask

@@ -13,6 +13,7 @@ from governance.access import (
     SCOPED_APPS,
     Scope,
     check_every_model_declares_its_scope,
+    covering,
     covers,
     get_visible_or_404,
     restrict,
@@ -223,3 +224,24 @@ def test_scope_follows_the_tree_even_for_a_user_loaded_before_a_move(town: Town)
     assert seen(official, Grid) == ids(w.grid, w.other_grid_same_street, w.foreign_grid)
     assert seen(official, Petition) == ids(town.here, town.here_unsent, town.next_door, town.far)
     assert seen(w.foreign_worker, Petition) == ids(town.far)  # their own grid moved with its branch
+
+
+@pytest.mark.django_db
+def test_covering_many_users_answers_as_covers_does_for_each(
+    town: Town, django_assert_max_num_queries: Any
+) -> None:
+    """``covering`` (who hears of a reminder) asks a petition's grid instead of listing every grid each
+    official sees: the answer is the same as asking ``covers`` user by user, for every role and object."""
+    w = town.world
+    inactive = User.objects.create(username="gone", role=User.Role.OFFICIAL, scope_node=w.street, is_active=False)
+    people = [w.worker, w.official, w.dept, w.police_staff, w.admin, w.foreign_worker, inactive]
+    petitions = [town.here, town.here_unsent, town.next_door, town.far]
+    for petition in petitions:
+        with django_assert_max_num_queries(3):
+            answer = covering(people, petition)
+        assert answer == {u.pk for u in people if covers(u, petition)}, petition.title
+    grid_answer = covering(people, w.grid)
+    assert grid_answer == {u.pk for u in people if covers(u, w.grid)}
+    assert (w.worker.pk in covering(people, town.here), w.foreign_worker.pk in covering(people, town.here)) == (
+        True, False)
+    assert w.dept.pk in covering(people, town.far) and w.police_staff.pk not in covering(people, town.far)
