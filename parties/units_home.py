@@ -35,10 +35,11 @@ def units_panel(user: Any) -> dict[str, Any] | None:
     own_units = units.flag_units(list(units.with_unit_figures(units.units_for(user).filter(accounts=user))))
     member = member_of(user)
     open_services = units.open_activities_for(member).count() if member else 0
-    if not (to_confirm or reports or flagged or own_units or open_services or awards):
+    report_home = units.report_home(member) if member else None
+    if not (to_confirm or reports or flagged or own_units or open_services or awards or report_home):
         return None
     return {
         "to_confirm": to_confirm, "reports": reports, "flagged": flagged, "year": year,
         "awards": len(awards), "awards_community": awards[0] if awards else None,
-        "own_units": own_units, "open_services": open_services,
+        "own_units": own_units, "open_services": open_services, "report_home": report_home,
     }

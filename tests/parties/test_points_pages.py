@@ -89,7 +89,9 @@ class TestReports:
     def test_a_member_reports_from_their_phone_once_and_the_community_confirms(self, u: Units, client: Client) -> None:
         member = u.member("李明", reported=False)
         assert member.account is not None
-        overview = as_user(client, member.account).get(reverse("units:overview"))
+        home = html(as_user(client, member.account).get(reverse("home")))
+        assert 'data-count="report_home"' in home and "向磷肥厂社区报到" in home
+        overview = client.get(reverse("units:overview"))
         assert overview.context["report_home"] == u.world.community
         assert 'id="report-self"' in html(overview)
         client.post(reverse("units:report-self"))
@@ -97,6 +99,7 @@ class TestReports:
         report = MemberReport.objects.get(member=member)
         assert (report.community, report.confirmed_at) == (u.world.community, None)
         assert 'id="report-self"' not in html(client.get(reverse("units:overview")))
+        assert 'data-count="report_home"' not in html(client.get(reverse("home")))
         staff_page = as_user(client, u.community_staff).get(reverse("units:community", args=[u.world.community.pk]))
         assert f'data-report="{report.pk}"' in html(staff_page)
 
