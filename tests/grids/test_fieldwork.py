@@ -265,7 +265,8 @@ class TestLateVisits:
         pages = [reverse(name) for name in ("grids:late-visits", "grids:visits", "grids:patrols", "home")]
         counts = {}
         for url in pages:
-            with django_assert_max_num_queries(20) as few:
+            # The home page's panels (every app's) stay within the cap test_queues pins for it.
+            with django_assert_max_num_queries(24 if url == reverse("home") else 20) as few:
                 assert client.get(url).status_code == 200
             counts[url] = len(few.captured_queries)
         add(15)
