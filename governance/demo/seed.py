@@ -153,8 +153,14 @@ def _phone(rng: random.Random) -> str:
     return f"1{rng.choice('3589')}{rng.randint(0, 999_999_999):09d}"
 
 
-def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object] = print) -> dict[str, int]:
-    """Build the demo district (idempotent) and return the row counts of what it holds."""
+def seed_demo(
+    *, password: str, size: str = "small", history: bool = True, log: Callable[[str], object] = print
+) -> dict[str, int]:
+    """Build the demo district (idempotent) and return the row counts of what it holds.
+
+    ``history=False`` leaves out the twelve weeks of petitions (``lived_in``), three quarters of the
+    time: for a test that needs the district, its accounts and some petitions, not their past.
+    """
     spec = SIZES[size]
     demo_password = DemoPassword.of(password)
     departments = _seed_departments()
@@ -168,7 +174,8 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
     if size == "small":
         _seed_petitions()
         _seed_wishes(demo_password)
-        lived_in.seed_lived_in(name=_name, log=log)
+        if history:
+            lived_in.seed_lived_in(name=_name, log=log)
         seed_places()
         seed_fieldwork()
         seed_service_cards(log)
