@@ -1,4 +1,4 @@
-"""Every admin page a district admin can reach answers, on the seeded demo district (``conftest.seeded``);
+"""Every admin page a district admin can reach answers, on the seeded demo district (``conftest.demo_district``);
 lists mask personal data."""
 
 from typing import Any
