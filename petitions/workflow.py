@@ -172,7 +172,9 @@ def apply(
     """
     transition = TRANSITIONS[action]
     with transaction.atomic():
-        petition = get_visible_or_404(actor, Petition.objects.select_for_update(of=("self",)), pk=petition_id)
+        # The category comes with the row: most steps' deadlines read it (one query less each).
+        locked = Petition.objects.select_for_update(of=("self",)).select_related("category")
+        petition = get_visible_or_404(actor, locked, pk=petition_id)
         if not _role_allows(actor, petition, transition):
             raise PermissionDenied(_("You may not %(action)s this petition.") % {"action": transition.label})
         if petition.status not in transition.sources:

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from governance.access import subtree_q
+from governance.demo.accounts import DemoPassword
 from governance.models import User
 from parties import deliberations
 from parties.models import Deliberation, DeliberationStatus, Member
@@ -33,7 +34,7 @@ PATH = [S.ACCEPTED, S.DISCUSSED, S.DECIDED, S.NOTICED, S.CARRIED_OUT, S.EVALUATE
 
 
 @transaction.atomic
-def seed_deliberations(password: str) -> None:
+def seed_deliberations(password: DemoPassword) -> None:
     """The ``committee`` account and one matter at every step (one raised from a demo petition). Idempotent."""
     worker = User.objects.get(username="worker")
     assert worker.scope_node is not None
@@ -43,8 +44,7 @@ def seed_deliberations(password: str) -> None:
         username="committee",
         defaults={"role": User.Role.WORKER, "scope_node": community, "first_name": "社区两委"},
     )
-    committee.set_password(password)
-    committee.save(update_fields=["password"])
+    password.give(committee)
     if Deliberation.objects.exists():
         return
     members = list(Member.objects.filter(subtree_q(community, "organization")).order_by("pk")[:3])

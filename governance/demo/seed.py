@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from governance.demo import lived_in
+from governance.demo.accounts import DemoPassword
 from governance.demo.deliberations import seed_deliberations
 from governance.models import Department, User
 from grids.identity import id_card_check_digit, id_card_hash
@@ -152,9 +153,16 @@ def _phone(rng: random.Random) -> str:
     return f"1{rng.choice('3589')}{rng.randint(0, 999_999_999):09d}"
 
 
-def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object] = print) -> dict[str, int]:
-    """Build the demo district (idempotent) and return the row counts of what it holds."""
+def seed_demo(
+    *, password: str, size: str = "small", history: bool = True, log: Callable[[str], object] = print
+) -> dict[str, int]:
+    """Build the demo district (idempotent) and return the row counts of what it holds.
+
+    ``history=False`` leaves out the twelve weeks of petitions (``lived_in``), three quarters of the
+    time: for a test that needs the district, its accounts and some petitions, not their past.
+    """
     spec = SIZES[size]
+    demo_password = DemoPassword.of(password)
     departments = _seed_departments()
     _seed_categories(departments)
     for s in range(spec.urban_streets):
@@ -162,16 +170,17 @@ def seed_demo(*, password: str, size: str = "small", log: Callable[[str], object
         _seed_tree(spec, f"s{s + 1:02d}", name, urban=True, log=log)
     for t in range(spec.towns):
         _seed_tree(spec, f"t{t + 1:02d}", TOWN_NAMES[t % len(TOWN_NAMES)], urban=False, log=log)
-    _seed_accounts(password, departments)
+    _seed_accounts(demo_password, departments)
     if size == "small":
         _seed_petitions()
-        _seed_wishes(password)
-        lived_in.seed_lived_in(name=_name, log=log)
+        _seed_wishes(demo_password)
+        if history:
+            lived_in.seed_lived_in(name=_name, log=log)
         seed_places()
         seed_fieldwork()
         seed_service_cards(log)
-        seed_units(password)
-        seed_deliberations(password)
+        seed_units(demo_password)
+        seed_deliberations(demo_password)
     return {
         "chain nodes": Organization.objects.count(),
         "grids": Grid.objects.count(),
@@ -475,7 +484,7 @@ def _seed_tree(spec: Size, code: str, name: str, *, urban: bool, log: Callable[[
     return root
 
 
-def _seed_accounts(password: str, departments: dict[str, Department]) -> None:
+def _seed_accounts(password: DemoPassword, departments: dict[str, Department]) -> None:
     street = Organization.objects.get(code="s01")
     grid = Grid.objects.filter(branch__tree_id=street.tree_id, kind=Grid.Kind.URBAN).order_by("code").first()
     assert grid is not None
@@ -487,8 +496,7 @@ def _seed_accounts(password: str, departments: dict[str, Department]) -> None:
     ]
     for username, fields in accounts:
         user, _ = User.objects.update_or_create(username=username, defaults=fields)
-        user.set_password(password)
-        user.save(update_fields=["password"])
+        password.give(user)
         if username == "worker":
             GridAssignment.objects.get_or_create(grid=grid, user=user, role=GridAssignment.Role.FULL_TIME)
 
@@ -506,7 +514,7 @@ WISH_PATHS = ["submitted", "published", "published", "claimed", "fulfilled", "ev
 
 
 @transaction.atomic
-def _seed_wishes(password: str) -> None:
+def _seed_wishes(password: DemoPassword) -> None:
     """Micro-wishes at every stage in the demo worker's community, and a Party member who can claim them.
 
     The account ``member`` is a Party member of that community (linked through ``Member.account``):
@@ -520,8 +528,7 @@ def _seed_wishes(password: str) -> None:
     member_user, _ = User.objects.update_or_create(
         username="member", defaults={"role": User.Role.WORKER, "first_name": "在职党员"}
     )
-    member_user.set_password(password)
-    member_user.save(update_fields=["password"])
+    password.give(member_user)
     member = Member.objects.filter(account=member_user).first() or Member.objects.create(
         name="周建华", organization=branch, in_service=True, workplace="区教育局", account=member_user
     )

@@ -12,6 +12,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from governance.demo.accounts import DemoPassword
 from governance.models import User
 from grids.models import Household, MoralCategory
 from grids.moral import moral_award, moral_redeem
@@ -27,15 +28,14 @@ UNITS = [
 ]
 
 
-def _account(username: str, password: str, **fields: object) -> User:
+def _account(username: str, password: DemoPassword, **fields: object) -> User:
     user, _created = User.objects.update_or_create(username=username, defaults=fields)
-    user.set_password(password)
-    user.save(update_fields=["password"])
+    password.give(user)
     return user
 
 
 @transaction.atomic
-def seed_units(password: str) -> None:
+def seed_units(password: DemoPassword) -> None:
     worker = User.objects.get(username="worker")
     official = User.objects.get(username="official")
     assert worker.scope_node is not None

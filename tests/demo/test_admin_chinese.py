@@ -16,7 +16,7 @@ from django.test import Client
 
 from governance.models import Department
 
-from .test_admin_pages import REGISTERED, seeded, superuser_client, url  # noqa: F401
+from .test_admin_pages import REGISTERED, url
 
 # Whole words or phrases, case-sensitive: what an English admin shows and a Chinese one must not.
 ENGLISH = (
@@ -42,12 +42,12 @@ def english_in(client: Client, path: str) -> list[str]:
     return sorted(set(_ENGLISH.findall(shown_text(response.content.decode()))))
 
 
-def test_the_index_is_chinese(superuser_client: Client) -> None:  # noqa: F811
+def test_the_index_is_chinese(superuser_client: Client) -> None:
     assert english_in(superuser_client, "/admin/") == []
 
 
 @pytest.mark.parametrize("model", [m for m, _a in REGISTERED], ids=[m._meta.label for m, _a in REGISTERED])
-def test_every_list_and_form_is_chinese(superuser_client: Client, model: Any) -> None:  # noqa: F811
+def test_every_list_and_form_is_chinese(superuser_client: Client, model: Any) -> None:
     found = {"changelist": english_in(superuser_client, url(model, "changelist"))}
     first = model._default_manager.order_by("pk").first()
     if first is not None:
@@ -55,13 +55,13 @@ def test_every_list_and_form_is_chinese(superuser_client: Client, model: Any) ->
     assert all(not words for words in found.values()), found
 
 
-def test_the_permission_widget_lists_permissions_in_chinese(superuser_client: Client) -> None:  # noqa: F811
+def test_the_permission_widget_lists_permissions_in_chinese(superuser_client: Client) -> None:
     page = superuser_client.get("/admin/auth/group/add/").content.decode()
     assert "可以查看 住户" in page or "可以查看 户" in page or "可以查看" in page
     assert not re.search(r">\s*[^<]*\bCan (add|change|delete|view)\b", page)
 
 
-def test_history_names_the_changed_fields_in_chinese(superuser_client: Client) -> None:  # noqa: F811
+def test_history_names_the_changed_fields_in_chinese(superuser_client: Client) -> None:
     department = Department.objects.order_by("pk").first()
     assert department is not None
     change = url(Department, "change", department.pk)
@@ -80,7 +80,7 @@ def test_history_names_the_changed_fields_in_chinese(superuser_client: Client) -
     assert "Name" not in text and "Changed" not in text
 
 
-def test_the_exported_sheet_is_named_in_chinese(superuser_client: Client) -> None:  # noqa: F811
+def test_the_exported_sheet_is_named_in_chinese(superuser_client: Client) -> None:
     from grids.models import Household
 
     export = url(Household, "export")

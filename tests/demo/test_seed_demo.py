@@ -2,13 +2,10 @@
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from io import StringIO
-from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
 from django.db.models import Count
 from django.test import Client
 from django.urls import reverse
@@ -19,13 +16,7 @@ from grids.models import Grid, Household
 from parties.models import GRID_LEVEL_KINDS, Kind, Organization
 from parties.services import chain_differences
 
-PASSWORD = "demo-pass-42"
-
-
-def seed() -> str:
-    out = StringIO()
-    call_command("seed_demo", "--password", PASSWORD, stdout=out)
-    return out.getvalue()
+from .conftest import PASSWORD, seed
 
 
 def counts(output: str) -> dict[str, int]:
@@ -34,17 +25,9 @@ def counts(output: str) -> dict[str, int]:
     return {name: int(n) for name, n in lines if n.isdigit()}
 
 
-@pytest.fixture(scope="module")
-def seeded_once(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
-    """Seed once for the module, inside a transaction rolled back at its end (each test nests in it)."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield seed()
-        transaction.set_rollback(True)
-
-
 @pytest.fixture
-def seeded(seeded_once: str, db: None) -> str:
-    return seeded_once
+def seeded(demo_district: str, db: None) -> str:
+    return demo_district
 
 
 def test_running_it_twice_gives_the_same_counts(seeded: str) -> None:

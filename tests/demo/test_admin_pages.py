@@ -1,40 +1,20 @@
-"""Every admin page a district admin can reach answers, on the seeded demo district; lists mask personal data."""
+"""Every admin page a district admin can reach answers, on the seeded demo district (``conftest.demo_district``);
+lists mask personal data."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib import admin
-from django.db import transaction
 from django.db.models import Model
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from import_export.admin import ExportMixin, ImportMixin
 
-from governance.demo.seed import seed_demo
 from governance.models import User
 from grids.identity import mask_id_card, mask_phone
 from grids.models import Resident
 
-PASSWORD = "demo-pages-pw-1"
 REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
-
-
-@pytest.fixture(scope="module")
-def seeded(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
-    """The small demo district, seeded once for this module and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        seed_demo(password=PASSWORD, size="small", log=lambda _message: None)
-        yield
-        transaction.set_rollback(True)
-
-
-@pytest.fixture
-def superuser_client(seeded: None, db: None, client: Client) -> Client:
-    user = User.objects.get(username="admin")
-    assert user.is_superuser
-    client.force_login(user)
-    return client
 
 
 def url(model: type[Model], view: str, *args: Any) -> str:
