@@ -111,8 +111,4 @@ def may_reverse(entry: MoralEntry) -> bool:
     """An earned entry not reversed yet (a redemption and a reversal are not reversed here)."""
     if entry.reverses_id or entry.redemption_id or entry.points <= 0:
         return False
-    try:
-        entry.reversed_by  # noqa: B018 (the reverse one-to-one raises when there is none)
-    except MoralEntry.DoesNotExist:
-        return True
-    return False
+    return not hasattr(entry, "reversed_by")  # the reverse one-to-one: absent until it is reversed

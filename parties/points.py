@@ -172,8 +172,4 @@ def may_reverse(entry: PointsEntry) -> bool:
     """An entry that is not a reversal and was not reversed yet (``ledger`` fetched its reversal)."""
     if entry.kind == EntryKind.REVERSAL:
         return False
-    try:
-        entry.reversed_by  # noqa: B018 (the reverse one-to-one raises when there is none)
-    except PointsEntry.DoesNotExist:
-        return True
-    return False
+    return not hasattr(entry, "reversed_by")  # the reverse one-to-one: absent until it is reversed

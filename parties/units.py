@@ -297,6 +297,12 @@ def community_members(community: Organization) -> QuerySet[Member]:
     )
 
 
+def is_reporting_member(member: Member) -> bool:
+    """Who reports (报到) to a community: an in-service member of a co-building unit
+    (``reportable_members`` asks the same of the database)."""
+    return member.in_service and member.unit_id is not None
+
+
 def reportable_members(community: Organization) -> QuerySet[Member]:
     """Who may report (报到) to a community and has not yet: in-service members of a co-building unit who
     live in it or whose unit is paired with it."""
@@ -312,7 +318,7 @@ def report_record(*, actor: User, member: Member, community: Organization, repor
         raise ValidationError({"community": _("Choose a community or a village.")})
     if not is_staff_for(actor, community):
         raise ValidationError({"community": _("This place is not in your area.")})
-    if not member.in_service or member.unit_id is None:
+    if not is_reporting_member(member):
         raise ValidationError({"member": _("Only an in-service member of a co-building unit reports.")})
     if reported_on > timezone.localdate():
         raise ValidationError({"reported_on": _("Record a report that has been made.")})
@@ -325,9 +331,7 @@ def report_record(*, actor: User, member: Member, community: Organization, repor
 def report_home(member: Member) -> Organization | None:
     """The community an in-service member reports to by themselves: the one where they live, unless they have
     reported there already (None then, and for members who are not in service with a unit)."""
-    if not member.in_service or member.unit_id is None:
-        return None
-    community = community_of(member.organization)
+    community = community_of(member.organization) if is_reporting_member(member) else None
     if community is None or MemberReport.objects.filter(member=member, community=community).exists():
         return None
     return community
@@ -336,7 +340,7 @@ def report_home(member: Member) -> Organization | None:
 def report_self(*, actor: User) -> MemberReport:
     """The member reports (报到) to the community where they live; the community confirms it."""
     member = member_of(actor)
-    if member is None or not member.in_service or member.unit_id is None:
+    if member is None or not is_reporting_member(member):
         raise ValidationError({"member": _("Only an in-service member of a co-building unit reports.")})
     community = community_of(member.organization)
     if community is None:
