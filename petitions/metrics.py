@@ -682,43 +682,80 @@ def refresh_daily_figures(*, full: bool = False) -> int:
             for day in days:
                 day_start, day_end = _bounds(day, day)
                 ranges |= Q(at__gte=day_start, at__lt=day_end)
-        counts = {k: v for k, v in _step_counts(now).items() if k in DAILY_COUNTS}
-        local_day = TruncDate("at", tzinfo=tz)
-        figures: dict[tuple[Any, ...], dict[str, int]] = {}
-        step_rows: Rows = cast(
-            Any,
-            events.filter(ranges, STEP_Q)
-            .annotate(outcome=_next_step_outcome(), day=local_day)
-            .values("day", "petition__grid_id", "department_id", "petition__category_id")
-            .annotate(**counts),
-        )
-        call_rows: Rows = cast(
-            Any,
-            calls.filter(ranges)
-            .annotate(day=local_day)
-            .values("day", "petition__grid_id", "petition__department_id", "petition__category_id")
-            .annotate(**FOLLOW_UP_AGGREGATES),
-        )
-        for row in step_rows:
-            key = (row["day"], row["petition__grid_id"], row["department_id"], row["petition__category_id"])
-            figures.setdefault(key, {}).update({k: row[k] for k in DAILY_COUNTS})
-        for row in call_rows:
-            key = (row["day"], row["petition__grid_id"], row["petition__department_id"], row["petition__category_id"])
-            figures.setdefault(key, {}).update({k: row[k] for k in DAILY_CALLS})
-        DailyFigure.objects.bulk_create(
-            (
-                DailyFigure(day=k[0], grid_id=k[1], department_id=k[2], category_id=k[3], **v)
-                for k, v in figures.items()
-            ),
-            batch_size=5000,
-        )
+        _refresh_grids(ranges, now)
         _refresh_areas(days)
         _refresh_workers(ranges, days)
         if state is None:
             DailyFigureRefresh.objects.create(refreshed_at=now)
         else:
             DailyFigureRefresh.objects.filter(pk=state.pk).update(refreshed_at=now)
-    return len(days) if days is not None else len({k[0] for k in figures})
+    if days is None:
+        return DailyFigure.objects.values("day").distinct().count()
+    return len(days)
+
+
+# The grids' rows, written by the database in one statement: the step counts and the follow-up counts
+# (the plain aggregate's definitions, as SQL from the ORM) per day, grid, department and category,
+# summed where both kinds of row fall on the same key.
+_DAILY_COLUMNS = (*DAILY_COUNTS, *DAILY_CALLS)
+_DAILY_SQL = """
+INSERT INTO {daily} (day, grid_id, department_id, category_id, {columns})
+SELECT x.day, x.fig_grid, x.fig_department, x.fig_category, {sums}
+FROM (
+    SELECT s.day, s.fig_grid, s.fig_department, s.fig_category, {step_columns} FROM ({steps}) s
+    UNION ALL
+    SELECT c.day, c.fig_grid, c.fig_department, c.fig_category, {call_columns} FROM ({calls}) c
+) x
+GROUP BY x.day, x.fig_grid, x.fig_department, x.fig_category
+"""
+
+
+def _refresh_grids(ranges: Q, now: dt.datetime) -> None:
+    """Write the grids' daily figures of the days in ``ranges`` (already deleted) from the event log.
+
+    Set-based, in the database: at a million petitions building every day took 36 minutes when the rows
+    went through Python and a few minutes this way."""
+    tz = timezone.get_default_timezone()
+    local_day = TruncDate("at", tzinfo=tz)
+    counts = {k: v for k, v in _step_counts(now).items() if k in DAILY_COUNTS}
+    steps = (
+        PetitionEvent.objects.order_by()
+        .filter(ranges, STEP_Q)
+        .annotate(
+            outcome=_next_step_outcome(),
+            day=local_day,
+            fig_grid=F("petition__grid_id"),
+            fig_department=F("department_id"),
+            fig_category=F("petition__category_id"),
+        )
+        .values("day", "fig_grid", "fig_department", "fig_category")
+        .annotate(**counts)
+    )
+    calls = (
+        FollowUp.objects.order_by()
+        .filter(ranges)
+        .annotate(
+            day=local_day,
+            fig_grid=F("petition__grid_id"),
+            fig_department=F("petition__department_id"),
+            fig_category=F("petition__category_id"),
+        )
+        .values("day", "fig_grid", "fig_department", "fig_category")
+        .annotate(**FOLLOW_UP_AGGREGATES)
+    )
+    steps_sql, steps_params = steps.query.sql_with_params()
+    calls_sql, calls_params = calls.query.sql_with_params()
+    query = _DAILY_SQL.format(
+        daily=_table(DailyFigure),
+        columns=", ".join(_DAILY_COLUMNS),
+        sums=", ".join(f"SUM(x.{c})" for c in _DAILY_COLUMNS),
+        step_columns=", ".join(f"s.{c}" if c in DAILY_COUNTS else f"0 AS {c}" for c in _DAILY_COLUMNS),
+        call_columns=", ".join(f"c.{c}" if c in DAILY_CALLS else f"0 AS {c}" for c in _DAILY_COLUMNS),
+        steps=steps_sql,
+        calls=calls_sql,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, (*steps_params, *calls_params))
 
 
 # The areas with rows of their own (``AreaDailyFigure``): the streets and towns (the roots of the
