@@ -185,23 +185,27 @@ def row_filters(table: str, row: Mapping[str, Any], data: Mapping[str, Any]) -> 
     return where
 
 
-def link(column: Column, table: str, row: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
+def link(
+    column: Column, table: str, row: Mapping[str, Any], data: Mapping[str, Any], base: str | None = None
+) -> str | None:
+    """The petition list filtered to the petitions behind this cell's count (``base``: the list's URL)."""
     if column.behind is None or table in ("workers", "overdue"):
         return None
     filters = row_filters(table, row, data)
     if column.behind.get("overdue"):
         filters = {k: v for k, v in filters.items() if k not in ("since", "until")}
-    return f"{reverse('petitions:list')}?{urlencode({**filters, **column.behind})}"
+    return f"{base or reverse('petitions:list')}?{urlencode({**filters, **column.behind})}"
 
 
 def rows(table: Table, data: Mapping[str, Any]) -> Iterator[list[dict[str, Any]]]:
     """Each row of ``table`` as cells: value, text and link (for the page)."""
+    base = reverse("petitions:list")
     for row in data[table.source]:
         yield [
             {
-                "value": value(row, c.key),
-                "text": text(c, value(row, c.key)),
-                "link": link(c, table.name, row, data),
+                "value": (cell := value(row, c.key)),
+                "text": text(c, cell),
+                "link": link(c, table.name, row, data, base),
                 "kind": c.kind,
             }
             for c in table.columns
