@@ -69,6 +69,7 @@ from .models import (
     FollowUp,
     Petition,
     PetitionEvent,
+    RegistrationFigure,
     Status,
     WorkerDailyFigure,
     overdue_q,
@@ -384,10 +385,11 @@ def dashboard_for(
             "petition__grid__branch__lft": row["grid__branch__lft"],
         }
         for row in petitions.filter(overdue_q(now))
-        .values("grid_id", "grid__branch__tree_id", "grid__branch__lft", "department_id", "category_id")
+        .values("grid_id", "grid__branch__tree_id", "grid__branch__lft", "department_id", "category_id", "channel")
         .annotate(overdue=Count("pk"))
     ]
     by_grid += overdue
+    registrations = _registrations(place, petitions, (since, until), fast=as_of is not None)
 
     totals = _sum(by_grid, COUNTS)
     previous_totals = _sum(previous_rows, WEEKLY_COUNTS)
@@ -410,8 +412,8 @@ def dashboard_for(
         },
         "grid": _grid_label(place.grid),
         "trail": _trail(user, place),
-        "status_by_area": _status_by_area(petitions, start, end),
-        "channels": _by_channel(petitions, start, end, now),
+        "status_by_area": _status_by_area(registrations),
+        "channels": _by_channel(registrations, overdue),
         "overdue_list": _overdue_list(petitions, now),
         "warnings": _warnings(petitions, now),
         "workers": _workers(user, place, events, follow_ups, petitions, start, end, now, fast=as_of is not None),
@@ -650,8 +652,13 @@ def refresh_daily_figures(*, full: bool = False) -> int:
         # Rows derived later than the daily figures (a deployment adding them) start with a full refresh.
         full = full or (
             DailyFigure.objects.exists()
-            and not (AreaDailyFigure.objects.exists() and WorkerDailyFigure.objects.exists())
+            and not (
+                AreaDailyFigure.objects.exists()
+                and WorkerDailyFigure.objects.exists()
+                and RegistrationFigure.objects.exists()
+            )
         )
+        registration_days: list[dt.date] | None = None
         if full or state is None:
             DailyFigure.objects.all().delete()
             days = None
@@ -674,6 +681,11 @@ def refresh_daily_figures(*, full: bool = False) -> int:
                 )
             )
             days = sorted({timezone.localtime(m, tz).date() for m in moments if m is not None})
+            # A step is what changes a petition's status: its registration day is counted again.
+            registered = Petition.objects.filter(pk__in=new.values("petition_id")).values_list(
+                "registered_at", flat=True
+            )
+            registration_days = sorted({timezone.localtime(m, tz).date() for m in registered})
             if not days:
                 DailyFigureRefresh.objects.filter(pk=state.pk).update(refreshed_at=now)
                 return 0
@@ -685,6 +697,7 @@ def refresh_daily_figures(*, full: bool = False) -> int:
         _refresh_grids(ranges, now)
         _refresh_areas(days)
         _refresh_workers(ranges, days)
+        _refresh_registrations(registration_days if days is not None else None)
         if state is None:
             DailyFigureRefresh.objects.create(refreshed_at=now)
         else:
@@ -1064,39 +1077,50 @@ def _weekly(since: dt.date, until: dt.date, by_week: list[dict[str, Any]]) -> li
     return weeks
 
 
-def _status_by_area(petitions: QuerySet[Petition], start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
-    """Petitions registered in the period, by service area and by the status they are in now."""
+def _registrations(
+    place: _Place, petitions: QuerySet[Petition], period_: tuple[dt.date, dt.date], *, fast: bool
+) -> Rows:
+    """Petitions registered in the period by service area, channel and the status they are in now (rows
+    with ``service_area``, ``channel``, ``status``, ``n``): from the areas' registration figures on the
+    fast path, else counted from the petitions."""
+    if fast and _has_area_rows(place):
+        return list(
+            RegistrationFigure.objects.order_by()
+            .filter(node=place.node, day__gte=period_[0], day__lte=period_[1])
+            .values("service_area", "channel", "status")
+            .annotate(n=Sum("petitions"))
+        )
+    start, end = _bounds(*period_)
     rows = (
         petitions.filter(registered_at__gte=start, registered_at__lt=end)
-        .values("category__service_area", "status")
-        .annotate(count=Count("pk"))
+        .values("category__service_area", "channel", "status")
+        .annotate(n=Count("pk"))
     )
+    return [
+        {"service_area": r["category__service_area"], "channel": r["channel"], "status": r["status"], "n": r["n"]}
+        for r in rows
+    ]
+
+
+def _status_by_area(registrations: Rows) -> list[dict[str, Any]]:
+    """Petitions registered in the period, by service area and by the status they are in now."""
     areas: dict[str, dict[str, int]] = {}
-    for row in rows:
-        areas.setdefault(row["category__service_area"], dict.fromkeys(Status.values, 0))[row["status"]] = row["count"]
+    for row in registrations:
+        counts = areas.setdefault(row["service_area"], dict.fromkeys(Status.values, 0))
+        counts[row["status"]] += row["n"]
     return [{"service_area": area, "statuses": counts} for area, counts in sorted(areas.items())]
 
 
-def _by_channel(
-    petitions: QuerySet[Petition], start: dt.datetime, end: dt.datetime, now: dt.datetime
-) -> list[dict[str, Any]]:
+def _by_channel(registrations: Rows, overdue: Rows) -> list[dict[str, Any]]:
     """Every channel (受理渠道): petitions registered by it in the period, those still open, and overdue now."""
-    in_period = Q(registered_at__gte=start, registered_at__lt=end)
-    rows: dict[str, dict[str, Any]] = {
-        row["channel"]: dict(row)
-        for row in petitions.order_by()
-        .values("channel")
-        .annotate(
-            registered=Count("pk", filter=in_period),
-            open=Count("pk", filter=in_period & Q(status__in=OPEN_STATUSES)),
-            overdue=Count("pk", filter=overdue_q(now)),
-        )
-    }
-    empty = {"registered": 0, "open": 0, "overdue": 0}
-    return [
-        {"channel": code, "name": str(label), **{k: rows.get(code, empty)[k] for k in empty}}
-        for code, label in Channel.choices
-    ]
+    figures = {code: {"registered": 0, "open": 0, "overdue": 0} for code in Channel.values}
+    for row in registrations:
+        figures[row["channel"]]["registered"] += row["n"]
+        if row["status"] in OPEN_STATUSES:
+            figures[row["channel"]]["open"] += row["n"]
+    for row in overdue:
+        figures[row["channel"]]["overdue"] += row["overdue"]
+    return [{"channel": code, "name": str(label), **figures[code]} for code, label in Channel.choices]
 
 
 def _overdue_list(petitions: QuerySet[Petition], now: dt.datetime) -> list[dict[str, Any]]:
@@ -1208,6 +1232,51 @@ def _refresh_workers(ranges: Q, days: list[dt.date] | None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(query, (*steps_params, *calls_params, AREA_LEVELS))
 
+
+
+# Petitions registered per day, grid, service area, channel and status now, summed per area (levels 0
+# and 1), then for the district: the same grouping the plain aggregate counts (``_registrations``).
+_REGISTRATIONS_SQL = """
+WITH per_grid AS ({per_grid})
+INSERT INTO {table} (day, node_id, service_area, channel, status, petitions)
+SELECT x.day, a.id, x.area, x.channel, x.status, SUM(x.n)
+FROM per_grid x
+JOIN {grid} g ON g.id = x.fig_grid
+JOIN {org} b ON b.id = g.branch_id
+JOIN {org} a ON a.tree_id = b.tree_id AND a.lft <= b.lft AND b.rght <= a.rght AND a.level <= %s
+GROUP BY x.day, a.id, x.area, x.channel, x.status
+UNION ALL
+SELECT x.day, NULL, x.area, x.channel, x.status, SUM(x.n) FROM per_grid x GROUP BY x.day, x.area, x.channel, x.status
+"""
+
+
+def _refresh_registrations(days: list[dt.date] | None) -> None:
+    """Recompute the registration figures of ``days`` (None: every day), per area, from the petitions."""
+    tz = timezone.get_default_timezone()
+    if days is None:
+        RegistrationFigure.objects.all().delete()
+        ranges = Q()
+    else:
+        if not days:
+            return
+        RegistrationFigure.objects.filter(day__in=days).delete()
+        ranges = Q()
+        for day in days:
+            day_start, day_end = _bounds(day, day)
+            ranges |= Q(registered_at__gte=day_start, registered_at__lt=day_end)
+    per_grid = (
+        Petition.objects.order_by()
+        .filter(ranges)
+        .annotate(day=TruncDate("registered_at", tzinfo=tz), fig_grid=F("grid_id"), area=F("category__service_area"))
+        .values("day", "fig_grid", "area", "channel", "status")
+        .annotate(n=Count("pk"))
+    )
+    sql, params = per_grid.query.sql_with_params()
+    query = _REGISTRATIONS_SQL.format(
+        table=_table(RegistrationFigure), grid=_table(Grid), org=_table(Organization), per_grid=sql
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query, (*params, AREA_LEVELS))
 
 
 def _workers(

@@ -270,13 +270,13 @@ class Petition(models.Model):
             # Dashboards count by the dispatch and resolution time in a period.
             models.Index(fields=["dispatched_at"], name="petition_dispatched"),
             models.Index(fields=["resolved_at"], name="petition_resolved"),
-            # The dashboard's "now" figures (overdue by grid, department, category and registrar, the
+            # The dashboard's "now" figures (overdue by grid, department, category, channel and registrar, the
             # overdue list longest first, the warnings) read the open petitions from this index alone
             # (index-only): at a million petitions most of the open ones are overdue, scattered over
             # the table, and fetching each row cost 0.8 s (bench.dashboards).
             models.Index(
                 fields=["current_due", "id"],
-                include=["grid", "department", "category", "registered_by", "warn_yellow_at", "warn_red_at"],
+                include=["grid", "department", "category", "registered_by", "channel", "warn_yellow_at", "warn_red_at"],
                 condition=Q(status__in=sorted(OPEN_STATUSES)),
                 name="petition_open_due",
             ),
@@ -584,6 +584,37 @@ class WorkerDailyFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.node_id} {self.worker_id}"
+
+
+class RegistrationFigure(models.Model):
+    """Petitions registered on a day in an area, by service area, channel (受理渠道) and the status they are
+    in now: the dashboard's "status by service area" and "by channel" tables for the wide scopes. Areas as
+    ``AreaDailyFigure``: the whole district (``node`` NULL), each street or town, each community.
+
+    Derived, never edited by hand: ``metrics.refresh_daily_figures`` recomputes the registration days of
+    every petition that took a step since the last refresh (a step is what changes a status), in the same
+    transaction as the daily figures.
+    """
+
+    day = models.DateField(_("day registered"))
+    node = models.ForeignKey(
+        "parties.Organization", verbose_name=_("area"), null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    service_area = models.CharField(_("service area"), max_length=20, choices=ServiceArea.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices)
+    petitions = models.PositiveIntegerField(_("petitions"), default=0)
+
+    # The district's rows (no node) are for those who see the whole district.
+    scope = Scope(node="node")
+
+    class Meta:
+        verbose_name = _("registration figure")
+        verbose_name_plural = _("registration figures")
+        indexes = [models.Index(fields=["node", "day"], name="registration_figure_node_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.node_id} {self.service_area} {self.channel} {self.status}"
 
 
 class DailyFigureRefresh(models.Model):
