@@ -294,8 +294,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     tables = []
     for name in ("children", "departments", "categories", "channels", "weekly", "workers", "overdue"):
         table = reports.TABLES[name]
-        body = list(reports.rows(table, data))
         source = data[table.source]
+        shown_of = None
+        if name == "workers" and len(source) > WORKERS_SHOWN:
+            # A district has thousands of grid workers: the page lists those who need a word first (most
+            # overdue, then most follow-ups on their own cases); the exports list every one.
+            shown_of = len(source)
+            source = sorted(source, key=lambda w: (-w["overdue"], -w["own_follow_ups"], w["code"]))[:WORKERS_SHOWN]
+        body = list(reports.rows(table, {**data, table.source: source}))
         standing = [r.get("standing", "") for r in source]
         down = []
         for row in source:
@@ -308,7 +314,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 down.append("")
         codes = [r.get("code") or r.get("week") or r.get("number", "") for r in source]
         tables.append(
-            {"table": table, "rows": list(zip(body, standing, down, codes, strict=True)), "empty": not source}
+            {
+                "table": table,
+                "rows": list(zip(body, standing, down, codes, strict=True)),
+                "empty": not source,
+                "shown_of": shown_of,
+            }
         )
     charts = {
         "weeks": [w["start"] for w in data["weekly"]],
@@ -379,6 +390,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 EXPORTS = (*reports.TABLES, "all")
+# The grid workers listed on the dashboard page when the scope has more (the exports list all of them).
+WORKERS_SHOWN = 100
 
 
 @login_required

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from petitions.metrics import percent
@@ -123,3 +124,37 @@ def test_the_departments_assessment_counts_approved_extensions(world: World, cli
     refresh_daily_figures(full=True)
     fast = dashboard_for(world.official, since=today, until=today)
     assert fast["as_of"] is not None and fast["departments"] == plain["departments"]
+
+
+@pytest.mark.django_db
+def test_the_page_lists_the_workers_who_need_a_word_first_and_the_export_every_one(
+    history: History,  # noqa: F811
+    client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A district has thousands of grid workers: past WORKERS_SHOWN the page lists the most overdue first
+    and says how many it leaves to the export, which lists every one with the same figures."""
+    from governance.models import User
+    from petitions import views
+    from petitions.models import Petition
+
+    from ..factories import UserFactory
+
+    w = history.world
+    # A second worker of the branch, with one petition overdue now.
+    second = UserFactory.create(username="worker2", role=User.Role.WORKER, scope_node=w.worker.scope_node)
+    late = w.petition(actor=second)
+    Petition.objects.filter(pk=late.pk).update(current_due=timezone.now() - dt.timedelta(days=1))
+    login(client, w.official)
+    url = reverse("petitions:dashboard")
+    everyone = _table(client.get(url, PERIOD).content.decode(), "workers")
+    assert len(everyone) == 2
+    monkeypatch.setattr(views, "WORKERS_SHOWN", 1)
+    html = client.get(url, PERIOD).content.decode()
+    shown = _table(html, "workers")
+    assert len(shown) == 1 and shown[0] in everyone
+    assert (int(shown[0][5]), int(shown[0][4])) == max((int(r[5]), int(r[4])) for r in everyone)
+    assert f"最需关注的 1 名（共 {len(everyone)} 名" in html
+    response = client.get(reverse("petitions:dashboard_export", args=["workers", "csv"]), PERIOD)
+    lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert lines[4:] == everyone
