@@ -1146,12 +1146,14 @@ def _registrations(
     with ``service_area``, ``channel``, ``status``, ``n``): from the areas' registration figures on the
     fast path, else counted from the petitions."""
     if fast and _has_area_rows(place):
-        return list(
+        figures: Rows = cast(
+            Any,
             RegistrationFigure.objects.order_by()
             .filter(node=place.node, day__gte=period_[0], day__lte=period_[1])
             .values("service_area", "channel", "status")
-            .annotate(n=Sum("petitions"))
+            .annotate(n=Sum("petitions")),
         )
+        return list(figures)
     start, end = _bounds(*period_)
     rows = (
         petitions.filter(registered_at__gte=start, registered_at__lt=end)

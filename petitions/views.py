@@ -294,17 +294,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     tables = []
     for name in ("children", "departments", "categories", "channels", "weekly", "workers", "overdue"):
         table = reports.TABLES[name]
-        source = data[table.source]
+        listed: list[dict[str, Any]] = data[table.source]
         shown_of = None
-        if name == "workers" and len(source) > WORKERS_SHOWN:
+        if name == "workers" and len(listed) > WORKERS_SHOWN:
             # A district has thousands of grid workers: the page lists those who need a word first (most
             # overdue, then most follow-ups on their own cases); the exports list every one.
-            shown_of = len(source)
-            source = sorted(source, key=lambda w: (-w["overdue"], -w["own_follow_ups"], w["code"]))[:WORKERS_SHOWN]
-        body = list(reports.rows(table, {**data, table.source: source}))
-        standing = [r.get("standing", "") for r in source]
+            shown_of = len(listed)
+            listed = sorted(listed, key=lambda w: (-w["overdue"], -w["own_follow_ups"], w["code"]))[:WORKERS_SHOWN]
+        body = list(reports.rows(table, {**data, table.source: listed}))
+        standing = [r.get("standing", "") for r in listed]
         down = []
-        for row in source:
+        for row in listed:
             if name == "children" and not user.is_department_staff:
                 query = {"grid": row["id"]} if row.get("level") == "grid" else {"node": row["id"]}
                 down.append(f"?{urlencode({**query, 'since': since, 'until': until})}")
@@ -312,12 +312,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 down.append(reverse("petitions:detail", args=[row["id"]]))
             else:
                 down.append("")
-        codes = [r.get("code") or r.get("week") or r.get("number", "") for r in source]
+        codes = [r.get("code") or r.get("week") or r.get("number", "") for r in listed]
         tables.append(
             {
                 "table": table,
                 "rows": list(zip(body, standing, down, codes, strict=True)),
-                "empty": not source,
+                "empty": not listed,
                 "shown_of": shown_of,
             }
         )
