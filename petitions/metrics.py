@@ -691,10 +691,7 @@ def refresh_daily_figures(*, full: bool = False) -> int:
                 DailyFigureRefresh.objects.filter(pk=state.pk).update(refreshed_at=now)
                 return 0
             DailyFigure.objects.filter(day__in=days).delete()
-            ranges = Q()
-            for day in days:
-                day_start, day_end = _bounds(day, day)
-                ranges |= Q(at__gte=day_start, at__lt=day_end)
+            ranges = _on_days(days, "at")
         _refresh_grids(ranges, now)
         _refresh_areas(days)
         _refresh_workers(ranges, days)
@@ -710,6 +707,15 @@ def refresh_daily_figures(*, full: bool = False) -> int:
     if days is None:
         return DailyFigure.objects.values("day").distinct().count()
     return len(days)
+
+
+def _on_days(days: Iterable[dt.date], field: str) -> Q:
+    """``field`` (a moment) falls on one of ``days`` of the district's calendar: ranges an index can use."""
+    ranges = Q()
+    for day in days:
+        day_start, day_end = _bounds(day, day)
+        ranges |= Q(**{f"{field}__gte": day_start, f"{field}__lt": day_end})
+    return ranges
 
 
 # The grids' rows, written by the database in one statement: the step counts and the follow-up counts
@@ -780,8 +786,8 @@ def _refresh_grids(ranges: Q, now: dt.datetime) -> None:
 # chain's trees, level 0) and the nodes just below them (level 1: communities). Deeper nodes and single
 # grids sum their grids' daily figures, which are few.
 AREA_LEVELS = 1
-_AREA_SUMS = ", ".join(f"SUM(f.{c}) AS {c}" for c in (*DAILY_COUNTS, *DAILY_CALLS))
-_AREA_COLUMNS = ", ".join((*DAILY_COUNTS, *DAILY_CALLS))
+_AREA_SUMS = ", ".join(f"SUM(f.{c}) AS {c}" for c in _DAILY_COLUMNS)
+_AREA_COLUMNS = ", ".join(_DAILY_COLUMNS)
 _AREA_SQL = """
 INSERT INTO {area} (day, node_id, department_id, category_id, {columns})
 SELECT day, node_id, department_id, category_id, {columns} FROM (
@@ -809,20 +815,15 @@ def _refresh_areas(days: list[dt.date] | None) -> None:
     One statement, grouping sets: per area and day the total, per department (steps that concerned
     none, such as registering, are in no department's row) and per category.
     """
-    from django.db.models import Model
-
-    def table(model: type[Model]) -> str:
-        return connection.ops.quote_name(model._meta.db_table)
-
     if days is None:
         AreaDailyFigure.objects.all().delete()
     else:
         AreaDailyFigure.objects.filter(day__in=days).delete()
     query = _AREA_SQL.format(
-        area=table(AreaDailyFigure),
-        daily=table(DailyFigure),
-        grid=table(Grid),
-        org=table(Organization),
+        area=_table(AreaDailyFigure),
+        daily=_table(DailyFigure),
+        grid=_table(Grid),
+        org=_table(Organization),
         columns=_AREA_COLUMNS,
         sums=_AREA_SUMS,
     )
@@ -1329,10 +1330,7 @@ def _refresh_registrations(days: list[dt.date] | None) -> None:
         if not days:
             return
         RegistrationFigure.objects.filter(day__in=days).delete()
-        ranges = Q()
-        for day in days:
-            day_start, day_end = _bounds(day, day)
-            ranges |= Q(registered_at__gte=day_start, registered_at__lt=day_end)
+        ranges = _on_days(days, "registered_at")
     per_grid = (
         Petition.objects.order_by()
         .filter(ranges)
