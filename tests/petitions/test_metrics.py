@@ -15,7 +15,7 @@ from governance.models import Department, User
 from grids.models import Grid
 from parties.models import Kind, Organization
 from petitions import services
-from petitions.metrics import dashboard_for
+from petitions.metrics import _overdue_rows, dashboard_for
 from petitions.models import (
     AreaDailyFigure,
     Category,
@@ -25,6 +25,7 @@ from petitions.models import (
     ServiceArea,
     Status,
     WorkerDailyFigure,
+    overdue_q,
 )
 
 from ..conftest import World
@@ -641,3 +642,22 @@ def test_the_warnings_counted_are_the_flags_the_cards_show(world: World) -> None
             assert warnings == {"yellow": flags.count("yellow"), "red": flags.count("red")}, flags
     with time_machine.travel(start + (due - start) * 0.8):
         assert dashboard_for(world.official, since=today, until=today)["warnings"]["red"] == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("grouping_sets", [True, False])
+def test_overdue_now_is_counted_the_same_in_one_pass_as_by_every_column(history: History, grouping_sets: bool) -> None:
+    """The district's overdue figures in one grouping-sets pass (PostgreSQL) and the five-column groups
+    added up in Python (the embedded SQLite) give the counts of the history: P2, P7 in community 1's
+    grids A and B (housing), P4, P5 in grid C (police, disputes)."""
+    w = history.world
+    street_grids = [w.grid.pk, w.other_grid_same_street.pk, history.grid_c.pk]
+    overdue = Petition.objects.filter(overdue_q(timezone.now()), grid_id__in=street_grids)
+    sums: list[dict[Any, int]] = [{}, {}, {}, {}, {}]
+    for column, key, n in _overdue_rows(overdue, grouping_sets=grouping_sets):
+        sums[column][key] = sums[column].get(key, 0) + n
+    grids, departments, categories, channels, registrars = sums
+    assert grids == {w.grid.pk: 1, w.other_grid_same_street.pk: 1, history.grid_c.pk: 2}
+    assert departments == {w.housing.pk: 2, w.police.pk: 2}
+    assert categories == {w.category.pk: 2, history.disputes.pk: 2}
+    assert sum(channels.values()) == sum(registrars.values()) == 4
