@@ -535,7 +535,7 @@ def _from_daily_figures(
     if _has_area_rows(place):
         areas = AreaDailyFigure.objects.order_by()
         rows = areas.filter(node=place.node)
-        in_period = rows.filter(day__gte=period_[0], day__lte=period_[1])
+        in_period = rows.filter(_covering(*period_))
         totals = in_period.filter(department=None, category=None)
         by_grid = _area_children(place, areas, totals, period_, sums)
         by_department = _grouped(in_period.exclude(department=None), _DEPARTMENT_KEYS, sums)
@@ -547,15 +547,16 @@ def _from_daily_figures(
         by_grid = _grouped(in_period, grid_names, sums, rename=grid_names)
         by_department = _grouped(in_period, _DEPARTMENT_KEYS, sums)
         by_category = _grouped(in_period, category_names, sums, rename=category_names)
+    # A week row's day is its Monday: it falls in its week like each of its days.
     by_week = [
         {**row, "week": row["day"] - dt.timedelta(days=row["day"].weekday())}
         for row in _grouped(totals, ("day",), sums)
     ]
+    previous_days = (
+        _covering(*previous) if _has_area_rows(place) else Q(day__gte=previous[0], day__lte=previous[1])
+    )
     previous_rows: Rows = [
-        {
-            _FOLLOW_UP_KEYS.get(k, k): v
-            for k, v in rows.filter(day__gte=previous[0], day__lte=previous[1]).aggregate(**sums).items()
-        }
+        {_FOLLOW_UP_KEYS.get(k, k): v for k, v in rows.filter(previous_days).aggregate(**sums).items()}
     ]
     # Awaiting acceptance: a dispatch whose petition is still dispatched (so it is the petition's latest
     # step, at ``dispatched_at``) within its accept deadline — the plain aggregate's definition.
@@ -609,9 +610,8 @@ def _area_children(
         names = dict(zip(("node_id", "node__tree_id", "node__lft"), place_keys, strict=True))
         # By the children's ids: a join to the chain (hundreds of thousands of nodes) cost 0.2 s.
         under = areas.filter(
+            _covering(*period_),
             node_id__in=[n.pk for n in place.child_nodes or []],
-            day__gte=period_[0],
-            day__lte=period_[1],
             department=None,
             category=None,
         )
@@ -736,6 +736,55 @@ GROUP BY x.day, x.fig_grid, x.fig_department, x.fig_category
 """
 
 
+# The span of a figure row: a day, or the week (Monday to Sunday) it starts (AreaDailyFigure,
+# WorkerDailyFigure). A week row is the sum of its days' rows, refreshed with them.
+DAY, WEEK = 1, 7
+
+
+def _covering(since: dt.date, until: dt.date) -> Q:
+    """The rows of the areas' and workers' figures that add up to the days ``since``..``until``, each day
+    once: the weeks wholly inside the period, the days outside those weeks."""
+    parts = _covering_parts(since, until)
+    q = parts[0]
+    for part in parts[1:]:
+        q |= part
+    return q
+
+
+def _covering_parts(since: dt.date, until: dt.date) -> list[Q]:
+    """``_covering`` as conditions each read by one range of the figures' index (a query per part, summed
+    with UNION ALL, stays index-only: their OR made a bitmap of the table's pages)."""
+    first_monday = since + dt.timedelta(days=-since.weekday() % 7)
+    last_sunday = until - dt.timedelta(days=(until.weekday() + 1) % 7)
+    if last_sunday < first_monday:  # no whole week inside
+        return [Q(span=DAY, day__gte=since, day__lte=until)]
+    parts = [Q(span=WEEK, day__gte=first_monday, day__lte=last_sunday - dt.timedelta(days=6))]
+    days = [since + dt.timedelta(days=i) for i in range((first_monday - since).days)]
+    days += [last_sunday + dt.timedelta(days=i) for i in range(1, (until - last_sunday).days + 1)]
+    if days:
+        parts.append(Q(span=DAY, day__in=days))
+    return parts
+
+
+def _refresh_weeks(model: Any, keys: Iterable[str], columns: Iterable[str], days: list[dt.date] | None) -> None:
+    """Re-sum the week rows of the weeks holding ``days`` (None: every week) from their day rows, just
+    written. ``keys``: the columns a row is per, besides its day."""
+    mondays = None if days is None else sorted({d - dt.timedelta(days=d.weekday()) for d in days})
+    weeks = model.objects.filter(span=WEEK)
+    (weeks if mondays is None else weeks.filter(day__in=mondays)).delete()
+    week_days = [m + dt.timedelta(days=i) for m in mondays or [] for i in range(7)]
+    per, columns = ", ".join(keys), tuple(columns)
+    query = f"""
+        INSERT INTO {_table(model)} (day, span, {per}, {", ".join(columns)})
+        SELECT day - (EXTRACT(ISODOW FROM day)::int - 1), {WEEK}, {per}, {", ".join(f"SUM({c})" for c in columns)}
+        FROM {_table(model)}
+        WHERE span = {DAY} AND (%(all_days)s OR day = ANY(%(days)s))
+        GROUP BY 1, {per}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(query, {"all_days": mondays is None, "days": week_days})
+
+
 def _refresh_grids(ranges: Q, now: dt.datetime) -> None:
     """Write the grids' daily figures of the days in ``ranges`` (already deleted) from the event log.
 
@@ -820,7 +869,7 @@ def _refresh_areas(days: list[dt.date] | None) -> None:
     if days is None:
         AreaDailyFigure.objects.all().delete()
     else:
-        AreaDailyFigure.objects.filter(day__in=days).delete()
+        AreaDailyFigure.objects.filter(span=DAY, day__in=days).delete()
     query = _AREA_SQL.format(
         area=_table(AreaDailyFigure),
         daily=_table(DailyFigure),
@@ -831,6 +880,7 @@ def _refresh_areas(days: list[dt.date] | None) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(query, {"levels": AREA_LEVELS, "all_days": days is None, "days": days or []})
+    _refresh_weeks(AreaDailyFigure, ("node_id", "department_id", "category_id"), _DAILY_COLUMNS, days)
 
 
 def _grouped(
@@ -1330,12 +1380,13 @@ def _refresh_workers(ranges: Q, days: list[dt.date] | None) -> None:
     if days is None:
         WorkerDailyFigure.objects.all().delete()
     else:
-        WorkerDailyFigure.objects.filter(day__in=days).delete()
+        WorkerDailyFigure.objects.filter(span=DAY, day__in=days).delete()
     query = _WORKERS_SQL.format(
         table=_table(WorkerDailyFigure), grid=_table(Grid), org=_table(Organization), steps=steps_sql, calls=calls_sql
     )
     with connection.cursor() as cursor:
         cursor.execute(query, (*steps_params, *calls_params, AREA_LEVELS))
+    _refresh_weeks(WorkerDailyFigure, ("node_id", "worker_id"), WORKER_COUNTS, days)
 
 
 
@@ -1416,16 +1467,35 @@ def _workers(
     made the planner scan for seconds."""
     if user.is_department_staff:
         return []
+    workers = User.objects.filter(_workers_q(place)).order_by()
+    person = ("id", "username", "first_name", "last_name")
+    # Each worker's username and names, read with their figures on the fast path.
+    names: dict[int, tuple[str, str, str]] = {}
     steps: dict[int, Mapping[str, Any]]
     calls: dict[int, Mapping[str, Any]]
     if fast and _has_area_rows(place):
-        figures = (
+        first, last = timezone.localtime(start).date(), timezone.localtime(end).date() - dt.timedelta(days=1)
+        compiled = [
             WorkerDailyFigure.objects.order_by()
-            .filter(node=place.node, day__gte=timezone.localtime(start).date(), day__lt=timezone.localtime(end).date())
-            .values("worker_id")
-            .annotate(**{k: Sum(k) for k in WORKER_COUNTS})
-        )
-        steps = calls = {row["worker_id"]: row for row in figures}
+            .filter(part, node=place.node)
+            .values_list("worker_id", *WORKER_COUNTS)
+            .query.sql_with_params()
+            for part in _covering_parts(first, last)
+        ]
+        people, people_params = workers.values_list(*person).query.sql_with_params()
+        sums = ", ".join(f"SUM({k}) AS {k}" for k in WORKER_COUNTS)
+        union = " UNION ALL ".join(sql for sql, _params in compiled)
+        # Summed first, then joined to the scope's workers: the 3,000 who did something, not all 21,000.
+        query = f"""
+            SELECT p.id, p.username, p.first_name, p.last_name, {", ".join(f"f.{k}" for k in WORKER_COUNTS)}
+            FROM (SELECT worker_id, {sums} FROM ({union}) x GROUP BY worker_id) f
+            JOIN ({people}) p ON p.id = f.worker_id
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(query, [*(p for _sql, params in compiled for p in params), *people_params])
+            rows = cursor.fetchall()
+        steps = calls = {row[0]: dict(zip(WORKER_COUNTS, row[4:], strict=True)) for row in rows}
+        names = {row[0]: (row[1], row[2], row[3]) for row in rows}
     else:
         steps = {
             row["actor_id"]: row
@@ -1440,14 +1510,13 @@ def _workers(
             .values("by_id")
             .annotate(**WORKER_CALLS)
         }
-    active = set(steps) | set(calls) | set(late)
+    # The rest by their ids: those with only overdue petitions (a few), or, counted from the event log,
+    # everyone who acted (the fallback).
+    missing = (set(steps) | set(calls) | set(late)) - set(names)
+    if missing:
+        names.update((row[0], (row[1], row[2], row[3])) for row in workers.filter(pk__in=missing).values_list(*person))
     result = []
-    # The scope's workers read whole and picked here: asking for the 3,000 who did something by a list of
-    # their ids cost more to send and plan than reading all 21,000 (a join to the figures, more still).
-    people = User.objects.filter(_workers_q(place)).order_by("username")
-    for pk, username, first_name, last_name in people.values_list("id", "username", "first_name", "last_name"):
-        if pk not in active:
-            continue
+    for pk, (username, first_name, last_name) in sorted(names.items(), key=lambda item: item[1][0]):
         s: Mapping[str, Any] = steps.get(pk, {})
         c: Mapping[str, Any] = calls.get(pk, {})
         result.append(

@@ -559,6 +559,8 @@ def test_the_fast_path_gives_exactly_the_plain_aggregate(history: History) -> No
     assert {None, w.street.pk, w.community.pk, history.community2.pk, w.other_street.pk} <= areas
     # So do the grid workers' figures.
     assert set(WorkerDailyFigure.objects.values_list("node_id", flat=True)) == areas
+    # Whole weeks are read from their week rows (the periods hold weeks 2026-W08 to W13, and parts).
+    assert AreaDailyFigure.objects.filter(span=7).exists() and WorkerDailyFigure.objects.filter(span=7).exists()
     fast = [dashboard_for(u, since=s, until=e, **where) for u, where in views for s, e in periods]
     assert all(d["as_of"] is not None for d in fast)
     assert [_without_as_of(d) for d in fast] == [_without_as_of(d) for d in plain]
@@ -587,17 +589,23 @@ def test_a_refresh_brings_in_every_step_since_the_last_one(world: World) -> None
     fast = dashboard_for(world.official, since=today, until=today)
     plain_answer = _plain(world.official, today)
     assert _without_as_of(fast) == _without_as_of(plain_answer)
+    # This whole week is read from its week row, refreshed with today's: the same figures.
+    monday = today - dt.timedelta(days=today.weekday())
+    sunday = monday + dt.timedelta(days=6)
+    week = dashboard_for(world.official, since=monday, until=sunday)
+    assert _without_as_of(week) == _without_as_of(_plain(world.official, monday, sunday))
+    assert week["totals"]["resolved"] == 2
     # Awaiting: the last one, and the reopened one (re-dispatched, 重办), both within their deadline.
     assert fast["totals"]["resolved"] == 2 and fast["totals"]["awaiting_acceptance"] == 2
     assert fast["totals"]["rehandled"] == 1 and fast["totals"]["accepted_on_time"] == 2
 
 
-def _plain(user: User, day: dt.date) -> dict[str, Any]:
+def _plain(user: User, day: dt.date, until: dt.date | None = None) -> dict[str, Any]:
     from petitions.models import DailyFigureRefresh
 
     DailyFigureRefresh.objects.update(refreshed_at=timezone.now() - dt.timedelta(hours=1))  # too old: plain
     try:
-        answer = dashboard_for(user, since=day, until=day)
+        answer = dashboard_for(user, since=day, until=until or day)
         assert answer["as_of"] is None
         return answer
     finally:
