@@ -351,7 +351,6 @@ def test_the_loop_chains_through_the_api(world: World, in_process: None, capsys:
     _build_world(world, "admin")
     token = Token.objects.get_or_create(user=world.admin)[0].key
     taken: Counter[str] = Counter()
-    rng = random.Random(2026)
 
     # The loop's own operations only: with every step of the API in the machine (extensions, pauses,
     # the whistle …) a random walk reaches accept after dispatch too rarely to be evidence.
@@ -362,6 +361,10 @@ def test_the_loop_chains_through_the_api(world: World, in_process: None, capsys:
     class Loop(loop_schema.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
             self.savepoint = transaction.savepoint()  # every scenario starts from the same world
+            # And from the same choices: Hypothesis replays a scenario's steps and needs each to answer
+            # as before. One stream shared by every scenario made a replayed follow-up reopen the petition
+            # where it had not (``solved`` drawn anew), and the run failed as FlakyStrategyDefinition.
+            self.rng = random.Random(2026)
 
         def teardown(self) -> None:
             transaction.savepoint_rollback(self.savepoint)
@@ -370,7 +373,7 @@ def test_the_loop_chains_through_the_api(world: World, in_process: None, capsys:
             return {"headers": {"Authorization": f"Token {token}"}}
 
         def before_call(self, case: Any) -> None:
-            _point_at_world(case, rng, linked=True)
+            _point_at_world(case, self.rng, linked=True)
             if case.headers and "Idempotency-Key" in case.headers:
                 # A scenario registers several petitions; a key generated twice would be a reuse (422).
                 case.headers["Idempotency-Key"] = uuid.uuid4().hex
