@@ -586,9 +586,7 @@ def _from_daily_figures(
 def _per_grid(place: _Place, figures: QuerySet[Any], sums: Mapping[str, Any]) -> Rows:
     """The grids' daily figures summed per grid, placed in the chain by the place's grid positions (read
     with its grids): joined to the chain instead, the planner hashed all of its 32,000 nodes."""
-    positions = place.grid_positions
-    if positions is None:
-        positions = _grid_positions(Grid.objects.all())
+    positions = _positions_in(place)
     rows = _grouped(figures, ("grid_id",), sums, rename={"grid_id": "petition__grid_id"})
     for row in rows:
         row["petition__grid__branch__tree_id"], row["petition__grid__branch__lft"] = positions.get(
@@ -973,6 +971,13 @@ def _grid_positions(grids: QuerySet[Grid]) -> dict[int, tuple[int, int]]:
     return {pk: (tree_id, lft) for pk, tree_id, lft in rows}
 
 
+def _positions_in(place: _Place) -> dict[int, tuple[int, int]]:
+    """The place's grid positions, read with its grids; the whole district's (all 3,000 grids) read here."""
+    if place.grid_positions is not None:
+        return place.grid_positions
+    return _grid_positions(Grid.objects.all())
+
+
 def _child_nodes(node: Organization | None) -> list[Organization] | None:
     """The nodes one level down from the district (the streets and towns, each the root of its tree) or
     from a street or town, in tree order; None below, where the drill-down lists grids."""
@@ -1193,9 +1198,7 @@ def _overdue_now(place: _Place, petitions: QuerySet[Petition], now: dt.datetime)
     for column, key, n in _overdue_rows(petitions.filter(overdue_q(now))):
         sums[column][key] = sums[column].get(key, 0) + n
     grids, departments, categories, channels, registrars = sums
-    positions = place.grid_positions
-    if positions is None:
-        positions = _grid_positions(Grid.objects.all()) if grids else {}
+    positions = _positions_in(place) if grids else {}
     return _Overdue(
         by_grid=[
             {
@@ -1450,13 +1453,13 @@ def _refresh_registrations(days: list[dt.date] | None) -> None:
         cursor.execute(query, (*params, AREA_LEVELS))
 
 
-def _workers_q(place: _Place, path: str = "") -> Q:
-    """The grid workers of the place (active, with the worker role, their scope in it), at ``path``."""
-    q = Q(**{f"{path}role": User.Role.WORKER, f"{path}is_active": True})
+def _workers_q(place: _Place) -> Q:
+    """The grid workers of the place: active, with the worker role, their scope in it."""
+    q = Q(role=User.Role.WORKER, is_active=True)
     if place.grid is not None:
-        return q & Q(**{f"{path}scope_node": place.grid.branch_id})
+        return q & Q(scope_node=place.grid.branch_id)
     if place.node is not None:
-        return q & subtree_q(place.node, f"{path}scope_node")
+        return q & subtree_q(place.node, "scope_node")
     return q
 
 
