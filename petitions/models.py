@@ -655,6 +655,76 @@ class RegistrationFigure(models.Model):
         return f"{self.day} {self.node_id} {self.service_area} {self.channel} {self.status}"
 
 
+class OverdueFigure(models.Model):
+    """Open petitions past the deadline of their current stage (超期, ``overdue_q``) as of the last refresh,
+    counted per area (the whole district, ``node`` NULL; each street or town; each community) one way at
+    a time (``by``): where they are (the area's ``child`` one level down, or below a street's level their
+    ``grid``), their department, category, channel, and who registered them. The wide scopes' "overdue
+    now", which counted live reads a district's 26,000 overdue petitions on every view.
+
+    Derived, never edited by hand: ``metrics.refresh_daily_figures`` rewrites it whole on every refresh,
+    in the same transaction as the daily figures, so it is as old as they are (under a minute when a
+    dashboard reads it).
+    """
+
+    class By(models.IntegerChoices):
+        PLACE = 0, _("place")
+        DEPARTMENT = 1, _("department")
+        CATEGORY = 2, _("category")
+        CHANNEL = 3, _("channel")
+        REGISTRAR = 4, _("registered by")
+
+    node = models.ForeignKey(
+        "parties.Organization", verbose_name=_("area"), null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    by = models.PositiveSmallIntegerField(_("counted by"), choices=By.choices)
+    # The place: the node one level down from the area that holds the petitions' grid (a street or town
+    # of the district, a community of a street), or none (a grid the street leads itself); for an area
+    # whose drill-down lists grids, the grid.
+    child = models.ForeignKey(
+        "parties.Organization",
+        verbose_name=_("child node"),
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    grid = models.ForeignKey(
+        "grids.Grid", verbose_name=_("grid"), null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    department = models.ForeignKey(
+        "governance.Department",
+        verbose_name=_("department"),
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), null=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    channel = models.CharField(_("channel"), max_length=8, blank=True, choices=Channel.choices)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("registered by"),
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    petitions = models.PositiveIntegerField(_("petitions"), default=0)
+
+    # The district's rows (no node) are for those who see the whole district.
+    scope = Scope(node="node")
+
+    class Meta:
+        verbose_name = _("overdue figure")
+        verbose_name_plural = _("overdue figures")
+
+    def __str__(self) -> str:
+        return f"{self.node_id} {self.get_by_display()} {self.petitions}"
+
+
 class DailyFigureRefresh(models.Model):
     """When the daily figures were last brought up to date (one row): dashboards use them while fresh."""
 

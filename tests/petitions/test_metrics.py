@@ -19,6 +19,7 @@ from petitions.metrics import _overdue_rows, dashboard_for
 from petitions.models import (
     AreaDailyFigure,
     Category,
+    DailyFigureRefresh,
     FollowUp,
     Petition,
     PetitionEvent,
@@ -598,6 +599,52 @@ def test_a_refresh_brings_in_every_step_since_the_last_one(world: World) -> None
     # Awaiting: the last one, and the reopened one (re-dispatched, 重办), both within their deadline.
     assert fast["totals"]["resolved"] == 2 and fast["totals"]["awaiting_acceptance"] == 2
     assert fast["totals"]["rehandled"] == 1 and fast["totals"]["accepted_on_time"] == 2
+
+
+@pytest.mark.django_db
+def test_overdue_now_on_the_fast_path_is_the_last_refreshs(world: World) -> None:
+    """The wide scopes read "overdue now" as the last refresh counted it: a petition whose deadline passes
+    after a refresh is overdue on the dashboard from the next one (beat's, within 20 s), in the right
+    street, community, grid, department, channel and registrar; a grid the street leads itself counts in
+    the street's total and in no community's row, as its other figures."""
+    from petitions.metrics import refresh_daily_figures
+
+    street_grid = cast(Grid, GridFactory(branch=world.street, name="街道直管网格"))
+    today = timezone.localdate()
+    late = world.petition(stage="dispatched")
+    own = world.petition(stage="dispatched", grid=street_grid, actor=world.official)
+    world.petition(grid=world.foreign_grid, actor=world.foreign_worker)  # another street, within its deadline
+    refresh_daily_figures()
+    past = timezone.now() - dt.timedelta(hours=1)
+    Petition.objects.filter(pk__in=[late.pk, own.pk]).update(current_due=past)  # the clock moved on
+
+    before = dashboard_for(world.admin, since=today, until=today)
+    assert before["as_of"] is not None and before["totals"]["overdue"] == 0  # as the refresh counted
+
+    refresh_daily_figures()
+    district = dashboard_for(world.admin, since=today, until=today)
+    street = dashboard_for(world.official, since=today, until=today)
+    community = dashboard_for(world.official, node=world.community.pk, since=today, until=today)
+    assert district["as_of"] and street["as_of"] and community["as_of"]
+    assert district["totals"]["overdue"] == street["totals"]["overdue"] == 2
+    assert {row["id"]: row["totals"]["overdue"] for row in district["children"]} == {
+        world.street.pk: 2,
+        world.other_street.pk: 0,
+    }
+    assert {row["id"]: row["totals"]["overdue"] for row in street["children"]}[world.community.pk] == 1
+    assert sum(row["totals"]["overdue"] for row in street["children"]) == 1  # the street's own grid: no row
+    assert community["totals"]["overdue"] == 1
+    assert {row["id"]: row["totals"]["overdue"] for row in community["children"]}[world.grid.pk] == 1
+    assert {row["code"]: row["totals"]["overdue"] for row in street["departments"]}[world.housing.code] == 2
+    assert {row["channel"]: row["overdue"] for row in street["channels"]}[late.channel] == 2
+    assert {row["id"]: row["overdue"] for row in street["workers"]}[world.worker.pk] == 1  # the other: official's
+    for user, where in ((world.admin, {}), (world.official, {}), (world.official, {"node": world.community.pk})):
+        fast = dashboard_for(user, since=today, until=today, **where)
+        DailyFigureRefresh.objects.update(refreshed_at=timezone.now() - dt.timedelta(hours=1))  # too old: plain
+        plain = dashboard_for(user, since=today, until=today, **where)
+        DailyFigureRefresh.objects.update(refreshed_at=timezone.now())
+        assert plain["as_of"] is None
+        assert _without_as_of(fast) == _without_as_of(plain)
 
 
 def _plain(user: User, day: dt.date, until: dt.date | None = None) -> dict[str, Any]:
