@@ -661,6 +661,9 @@ def refresh_daily_figures(*, full: bool = False) -> int:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ROLLUP_LOCK])
+                # The refresh's grouping sets sort on disk within PostgreSQL's default 4 MB: "overdue now"
+                # of a million petitions took 0.3 s to sum, 0.15 s hashed in memory. This transaction only.
+                cursor.execute("SET LOCAL work_mem = '32MB'")
         state = DailyFigureRefresh.objects.select_for_update().first()
         events = PetitionEvent.objects.order_by()
         calls = FollowUp.objects.order_by()
@@ -899,11 +902,14 @@ def _refresh_areas(days: list[dt.date] | None) -> None:
     _refresh_weeks(AreaDailyFigure, ("node_id", "department_id", "category_id"), _DAILY_COLUMNS, days)
 
 
-# "Overdue now" per area (``OverdueFigure``), as of the refresh: the overdue petitions with their branch's
-# place in the chain, each counted in the district (its place: the street or town whose tree holds it)
-# and in each area above its branch (its place: the area's child holding it, or for an area listing
-# grids, the grid), then summed one way at a time. GROUPING() sets a bit per column left out of a row's
-# set, the first column highest: it tells which way the row counts.
+# "Overdue now" per area (``OverdueFigure``), as of the refresh. Each grid's places (``m``): in the
+# district, the street or town whose tree holds it; in each area above its branch, the area's child
+# holding it, or for an area listing grids, the grid itself. The overdue petitions, counted per grid and
+# the other keys (``o``), are counted in each of their grid's places, then summed one way at a time.
+# Placing the 3,000 grids rather than the 26,000 petitions: 0.2 s a refresh at a million, where placing
+# each petition took 0.6-1.8 s.
+# GROUPING() sets a bit per column left out of a row's set, the first column highest: it tells which
+# way the row counts.
 _OVERDUE_BY = {
     0b01111: OverdueFigure.By.PLACE,
     0b10111: OverdueFigure.By.DEPARTMENT,
@@ -912,26 +918,31 @@ _OVERDUE_BY = {
 }
 _OVERDUE_FIGURE_SQL = """
 INSERT INTO {table} (node_id, by, child_id, grid_id, department_id, category_id, channel, registered_by_id, petitions)
-WITH o AS MATERIALIZED ({overdue})
-SELECT node_id,
-       CASE GROUPING(child_id, department_id, category_id, channel, registered_by_id) {by_cases} ELSE {registrar} END,
-       child_id, grid_id, department_id, category_id, COALESCE(channel, ''), registered_by_id, COUNT(*)
-FROM (
-    SELECT a.id AS node_id,
+WITH o AS MATERIALIZED ({overdue}),
+m AS MATERIALIZED (
+    SELECT g.id AS grid_id, a.id AS node_id,
            CASE WHEN a.kind = ANY(%s) THEN c.id END AS child_id,
-           CASE WHEN a.kind = ANY(%s) THEN NULL ELSE o.grid_id END AS grid_id,
-           o.department_id, o.category_id, o.channel, o.registered_by_id
-    FROM o
-    JOIN {org} a ON a.tree_id = o.tree_id AND a.lft <= o.lft AND o.lft <= a.rght AND a.level <= %s
-    LEFT JOIN {org} c ON c.parent_id = a.id AND c.lft <= o.lft AND o.lft <= c.rght
+           CASE WHEN a.kind = ANY(%s) THEN NULL ELSE g.id END AS place_grid
+    FROM {grid} g
+    JOIN {org} b ON b.id = g.branch_id
+    JOIN {org} a ON a.tree_id = b.tree_id AND a.lft <= b.lft AND b.lft <= a.rght AND a.level <= %s
+    LEFT JOIN {org} c ON c.parent_id = a.id AND c.lft <= b.lft AND b.lft <= c.rght
     UNION ALL
-    SELECT NULL, r.id, NULL, o.department_id, o.category_id, o.channel, o.registered_by_id
-    FROM o
-    JOIN {org} r ON r.tree_id = o.tree_id AND r.parent_id IS NULL
-) x
+    SELECT g.id, NULL, r.id, NULL
+    FROM {grid} g
+    JOIN {org} b ON b.id = g.branch_id
+    JOIN {org} r ON r.tree_id = b.tree_id AND r.parent_id IS NULL
+)
+SELECT m.node_id,
+       CASE GROUPING(m.child_id, o.department_id, o.category_id, o.channel, o.registered_by_id)
+            {by_cases} ELSE {registrar} END,
+       m.child_id, m.place_grid, o.department_id, o.category_id, COALESCE(o.channel, ''), o.registered_by_id,
+       SUM(o.n)
+FROM o
+JOIN m ON m.grid_id = o.grid_id
 GROUP BY GROUPING SETS (
-    (node_id, child_id, grid_id), (node_id, department_id), (node_id, category_id), (node_id, channel),
-    (node_id, registered_by_id)
+    (m.node_id, m.child_id, m.place_grid), (m.node_id, o.department_id), (m.node_id, o.category_id),
+    (m.node_id, o.channel), (m.node_id, o.registered_by_id)
 )
 """
 
@@ -942,20 +953,14 @@ def _refresh_overdue(now: dt.datetime) -> None:
     overdue = (
         Petition.objects.order_by()
         .filter(overdue_q(now))
-        .values(
-            "grid_id",
-            "department_id",
-            "category_id",
-            "channel",
-            "registered_by_id",
-            tree_id=F("grid__branch__tree_id"),
-            lft=F("grid__branch__lft"),
-        )
+        .values(*_OVERDUE_KEYS)
+        .annotate(n=Count("pk"))
     )
     sql, params = overdue.query.sql_with_params()
     query = _OVERDUE_FIGURE_SQL.format(
         table=_table(OverdueFigure),
         overdue=sql,
+        grid=_table(Grid),
         org=_table(Organization),
         by_cases=" ".join(f"WHEN {bits} THEN {int(by)}" for bits, by in _OVERDUE_BY.items()),
         registrar=int(OverdueFigure.By.REGISTRAR),
