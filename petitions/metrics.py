@@ -1603,10 +1603,10 @@ def _workers(
         return []
     workers = User.objects.filter(_workers_q(place)).order_by()
     person = ("id", "username", "first_name", "last_name")
-    # Each worker's username and names, read with their figures on the fast path.
-    names: dict[int, tuple[str, str, str]] = {}
-    steps: dict[int, Mapping[str, Any]]
-    calls: dict[int, Mapping[str, Any]]
+    # Each worker's username and names (read with their figures on the fast path), and their figures in
+    # the order of WORKER_COUNTS: registered, resolved on the grid, follow-ups, own follow-ups.
+    people: dict[int, tuple[str, str, str]] = {}
+    counts: dict[int, tuple[int, int, int, int]] = {}
     if fast and _has_area_rows(place):
         first, last = timezone.localtime(start).date(), timezone.localtime(end).date() - dt.timedelta(days=1)
         compiled = [
@@ -1616,52 +1616,56 @@ def _workers(
             .query.sql_with_params()
             for part in _covering_parts(first, last)
         ]
-        people, people_params = workers.values_list(*person).query.sql_with_params()
+        people_sql, people_params = workers.values_list(*person).query.sql_with_params()
         sums = ", ".join(f"SUM({k}) AS {k}" for k in WORKER_COUNTS)
         union = " UNION ALL ".join(sql for sql, _params in compiled)
         # Summed first, then joined to the scope's workers: the 3,000 who did something, not all 21,000.
         query = f"""
             SELECT p.id, p.username, p.first_name, p.last_name, {", ".join(f"f.{k}" for k in WORKER_COUNTS)}
             FROM (SELECT worker_id, {sums} FROM ({union}) x GROUP BY worker_id) f
-            JOIN ({people}) p ON p.id = f.worker_id
+            JOIN ({people_sql}) p ON p.id = f.worker_id
         """
         with connection.cursor() as cursor:
             cursor.execute(query, [*(p for _sql, params in compiled for p in params), *people_params])
-            rows = cursor.fetchall()
-        steps = calls = {row[0]: dict(zip(WORKER_COUNTS, row[4:], strict=True)) for row in rows}
-        names = {row[0]: (row[1], row[2], row[3]) for row in rows}
+            for pk, username, first_name, last_name, *figures in cursor.fetchall():
+                people[pk] = (username, first_name, last_name)
+                counts[pk] = cast(tuple[int, int, int, int], tuple(figures))
     else:
         steps = {
-            row["actor_id"]: row
+            row[0]: row[1:]
             for row in events.filter(WORKER_STEP_Q, at__gte=start, at__lt=end)
             .values("actor_id")
             .annotate(**WORKER_STEPS)
+            .values_list("actor_id", *WORKER_STEPS)
         }
         calls = {
-            row["by_id"]: row
+            row[0]: row[1:]
             for row in follow_ups.filter(at__gte=start, at__lt=end)
             .annotate(own=_own_follow_up())
             .values("by_id")
             .annotate(**WORKER_CALLS)
+            .values_list("by_id", *WORKER_CALLS)
         }
+        for pk in steps.keys() | calls.keys():
+            counts[pk] = (*steps.get(pk, (0, 0)), *calls.get(pk, (0, 0)))  # type: ignore[assignment]
     # The rest by their ids: those with only overdue petitions (a few), or, counted from the event log,
     # everyone who acted (the fallback).
-    missing = (set(steps) | set(calls) | set(late)) - set(names)
+    missing = (counts.keys() | late.keys()) - people.keys()
     if missing:
-        names.update((row[0], (row[1], row[2], row[3])) for row in workers.filter(pk__in=missing).values_list(*person))
+        people.update((row[0], (row[1], row[2], row[3])) for row in workers.filter(pk__in=missing).values_list(*person))
     result = []
-    for pk, (username, first_name, last_name) in sorted(names.items(), key=lambda item: item[1][0]):
-        s: Mapping[str, Any] = steps.get(pk, {})
-        c: Mapping[str, Any] = calls.get(pk, {})
+    none = (0, 0, 0, 0)
+    for pk, (username, first_name, last_name) in sorted(people.items(), key=lambda item: item[1][0]):
+        registered, resolved_on_grid, follow_ups_, own_follow_ups = counts.get(pk, none)
         result.append(
             {
                 "id": pk,
                 "code": username,
                 "name": f"{first_name} {last_name}".strip() or username,  # as User.get_full_name
-                "registered": s.get("registered", 0),
-                "resolved_on_grid": s.get("resolved_on_grid", 0),
-                "follow_ups": c.get("follow_ups", 0),
-                "own_follow_ups": c.get("own_follow_ups", 0),
+                "registered": registered,
+                "resolved_on_grid": resolved_on_grid,
+                "follow_ups": follow_ups_,
+                "own_follow_ups": own_follow_ups,
                 "overdue": late.get(pk, 0),
             }
         )
