@@ -34,6 +34,14 @@ def setup_periodic_tasks(sender: Celery, **kwargs: object) -> None:
         sender.signature("petitions.tasks.refresh_daily_figures"),
         name="refresh dashboard figures",
     )
+    # One at a time: a vacuum not started within its interval is dropped.
+    sender.add_periodic_task(
+        settings.DASHBOARD_VACUUM_SECONDS,
+        sender.signature(
+            "petitions.tasks.vacuum_daily_figures", options={"expires": settings.DASHBOARD_VACUUM_SECONDS}
+        ),
+        name="vacuum dashboard figures",
+    )
     sender.add_periodic_task(
         crontab(hour=3, minute=17), sender.signature("petitions.tasks.purge_idempotency_keys"), name="purge keys"
     )

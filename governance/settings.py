@@ -308,6 +308,8 @@ REMINDER_MAX_ATTEMPTS = env.int("WANGGE_REMINDER_MAX_ATTEMPTS", default=10)
 DEADLINE_WARNINGS = tuple(env.list("WANGGE_DEADLINE_WARNINGS", cast=float, default=[0.5, 0.75]))
 # How often beat refreshes the dashboards' daily figures; dashboards use them while under a minute old.
 DASHBOARD_REFRESH_SECONDS = env.int("WANGGE_DASHBOARD_REFRESH_SECONDS", default=20)
+# How often beat vacuums the daily figures' tables, which refreshes rewrite (petitions.metrics).
+DASHBOARD_VACUUM_SECONDS = env.int("WANGGE_DASHBOARD_VACUUM_SECONDS", default=300)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
