@@ -551,7 +551,12 @@ def test_the_fast_path_gives_exactly_the_plain_aggregate(history: History) -> No
         (w.admin, {}),
         (w.worker, {}),
     ]
-    periods = [(SINCE, UNTIL), (dt.date(2026, 3, 1), dt.date(2026, 3, 31)), (dt.date(2026, 2, 16), dt.date(2026, 3, 4))]
+    periods = [
+        (SINCE, UNTIL),
+        (dt.date(2026, 3, 1), dt.date(2026, 3, 31)),
+        (dt.date(2026, 2, 16), dt.date(2026, 3, 4)),
+        (dt.date(2026, 3, 3), dt.date(2026, 3, 15)),  # the workers read W10 less Monday 03-02
+    ]
     plain = [dashboard_for(u, since=s, until=e, **where) for u, where in views for s, e in periods]
     assert all(d["as_of"] is None for d in plain)
     refresh_daily_figures(full=True)
@@ -566,6 +571,45 @@ def test_the_fast_path_gives_exactly_the_plain_aggregate(history: History) -> No
     assert all(d["as_of"] is not None for d in fast)
     assert [_without_as_of(d) for d in fast] == [_without_as_of(d) for d in plain]
     assert any(row["own_follow_ups"] for d in fast for row in d["workers"])
+
+
+def test_the_signed_covering_counts_each_day_of_the_period_once_and_reads_no_more_rows() -> None:
+    """Every period of up to seven weeks from every weekday, and every "today" around it: the weeks' rows
+    and the days' rows, added and taken away, hold each day of the period that can have figures (up to
+    today) exactly once, and never more rows than the weeks and leftover days."""
+    from collections import Counter
+
+    from petitions.metrics import DAY, WEEK, _covering_ranges, _signed_covering
+
+    start = dt.date(2026, 3, 2)
+    for offset in range(7):
+        since = start + dt.timedelta(days=offset)
+        for length in range(50):
+            until = since + dt.timedelta(days=length)
+            for ahead in (-3, 0, 3, 60):
+                today = until + dt.timedelta(days=ahead)
+                held: Counter[dt.date] = Counter()
+                rows = 0
+                for sign, span, first, last in _signed_covering(since, until, today):
+                    assert span in (DAY, WEEK) and first <= last
+                    step = 7 if span == WEEK else 1
+                    for n in range(0, (last - first).days + 1, step):
+                        row = first + dt.timedelta(days=n)
+                        if row > today:
+                            continue
+                        rows += 1
+                        for d in range(span):
+                            if row + dt.timedelta(days=d) <= today:
+                                held[row + dt.timedelta(days=d)] += sign
+                expected = {since + dt.timedelta(days=n): 1 for n in range(length + 1)}
+                expected = {d: 1 for d in expected if d <= today}
+                assert {d: n for d, n in held.items() if n} == expected, (since, until, today)
+                plain = sum(
+                    len([n for n in range(0, (last - first).days + 1, 7 if span == WEEK else 1)
+                         if first + dt.timedelta(days=n) <= today])
+                    for span, first, last in _covering_ranges(since, until)
+                )
+                assert rows <= plain, (since, until, today)
 
 
 @pytest.mark.django_db
