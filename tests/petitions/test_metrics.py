@@ -730,6 +730,66 @@ def test_beat_vacuums_the_figures_so_that_dashboards_read_their_indexes_alone(wo
     assert table_pages_read() == 0
 
 
+@pytest.mark.django_db
+def test_an_incremental_refresh_rewrites_only_what_its_steps_touched(world: World) -> None:
+    """A refresh recomputes the days of the new steps only for their grids, the areas holding those grids
+    and the people who took them: another street's and another worker's rows are left as they were (not
+    even rewritten), and every scope's figures still equal the plain aggregate's."""
+    from django.db import connection
+
+    from petitions.metrics import REFRESH_SLACK, refresh_daily_figures
+
+    today = timezone.localdate()
+    waiting = world.petition(stage="dispatched")
+    world.petition(stage="resolved", grid=world.other_grid_same_street, actor=world.official)
+    world.petition(grid=world.foreign_grid, actor=world.foreign_worker)
+    refresh_daily_figures()
+    # As if the last refresh had come after its look-back had passed these steps.
+    DailyFigureRefresh.objects.update(refreshed_at=timezone.now() + REFRESH_SLACK)
+
+    def versions(table: str, column: str, value: int) -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT xmin::text FROM {table} WHERE {column} = %s", [value])
+            return {row[0] for row in cursor.fetchall()}
+
+    untouched = [
+        ("petitions_dailyfigure", "grid_id", world.foreign_grid.pk),
+        ("petitions_dailyfigure", "grid_id", world.other_grid_same_street.pk),
+        ("petitions_areadailyfigure", "node_id", world.other_street.pk),
+        ("petitions_workerdailyfigure", "worker_id", world.foreign_worker.pk),
+    ]
+    before = [versions(*where) for where in untouched]
+    touched_before = versions("petitions_dailyfigure", "grid_id", world.grid.pk)
+    assert all(before) and touched_before
+
+    services.petition_accept(actor=world.dept, petition_id=waiting.pk)
+    services.petition_resolve(actor=world.dept, petition_id=waiting.pk, result="已修")
+    services.petition_follow_up(
+        actor=world.worker, petition_id=waiting.pk, reached=True, solved=True, satisfaction="satisfied"
+    )
+    refresh_daily_figures()
+
+    assert [versions(*where) for where in untouched] == before
+    assert versions("petitions_dailyfigure", "grid_id", world.grid.pk) != touched_before
+    monday = today - dt.timedelta(days=today.weekday())
+    for user, where in (
+        (world.admin, {}),
+        (world.admin, {"node": world.other_street.pk}),
+        (world.official, {}),
+        (world.official, {"node": world.community.pk}),
+        (world.official, {"grid": world.other_grid_same_street.pk}),
+    ):
+        for since in (today, monday):
+            fast = dashboard_for(user, since=since, until=today, **where)
+            DailyFigureRefresh.objects.update(refreshed_at=timezone.now() - dt.timedelta(hours=1))  # plain
+            plain = dashboard_for(user, since=since, until=today, **where)
+            DailyFigureRefresh.objects.update(refreshed_at=timezone.now())
+            assert fast["as_of"] is not None and plain["as_of"] is None
+            assert _without_as_of(fast) == _without_as_of(plain), (user.username, where, since)
+    district = dashboard_for(world.admin, since=today, until=today)
+    assert district["totals"]["resolved"] == 2 and district["totals"]["satisfied"] == 1
+
+
 def _plain(user: User, day: dt.date, until: dt.date | None = None) -> dict[str, Any]:
     from petitions.models import DailyFigureRefresh
 
