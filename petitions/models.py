@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -655,6 +656,21 @@ class RegistrationFigure(models.Model):
         return f"{self.day} {self.node_id} {self.service_area} {self.channel} {self.status}"
 
 
+def _derived_reference(to: Any, verbose_name: Any, *, db_index: bool = False) -> Any:
+    """A reference from rows rewritten whole by every refresh from the live tables, within its
+    transaction (``OverdueFigure``): no foreign key to check row by row at each commit (19,000 rows: a
+    quarter of a second), nothing to cascade, no index unless the rows are looked up by it."""
+    return models.ForeignKey(
+        to,
+        verbose_name=verbose_name,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=db_index,
+    )
+
+
 class OverdueFigure(models.Model):
     """Open petitions past the deadline of their current stage (超期, ``overdue_q``) as of the last refresh,
     counted per area (the whole district, ``node`` NULL; each street or town; each community) one way at
@@ -674,66 +690,17 @@ class OverdueFigure(models.Model):
         CHANNEL = 3, _("channel")
         REGISTRAR = 4, _("registered by")
 
-    # Rewritten whole by every refresh from the live tables, within its transaction: no foreign key to
-    # check row by row at each commit (19,000 rows: a quarter of a second), nothing to cascade.
-    node = models.ForeignKey(
-        "parties.Organization",
-        verbose_name=_("area"),
-        null=True,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_constraint=False,
-    )
+    node = _derived_reference("parties.Organization", _("area"), db_index=True)
     by = models.PositiveSmallIntegerField(_("counted by"), choices=By.choices)
     # The place: the node one level down from the area that holds the petitions' grid (a street or town
     # of the district, a community of a street), or none (a grid the street leads itself); for an area
     # whose drill-down lists grids, the grid.
-    child = models.ForeignKey(
-        "parties.Organization",
-        verbose_name=_("child node"),
-        null=True,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
-    grid = models.ForeignKey(
-        "grids.Grid",
-        verbose_name=_("grid"),
-        null=True,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
-    department = models.ForeignKey(
-        "governance.Department",
-        verbose_name=_("department"),
-        null=True,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
-    category = models.ForeignKey(
-        Category,
-        verbose_name=_("category"),
-        null=True,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    child = _derived_reference("parties.Organization", _("child node"))
+    grid = _derived_reference("grids.Grid", _("grid"))
+    department = _derived_reference("governance.Department", _("department"))
+    category = _derived_reference(Category, _("category"))
     channel = models.CharField(_("channel"), max_length=8, blank=True, choices=Channel.choices)
-    registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("registered by"),
-        null=True,
-        on_delete=models.DO_NOTHING,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    registered_by = _derived_reference(settings.AUTH_USER_MODEL, _("registered by"))
     petitions = models.PositiveIntegerField(_("petitions"), default=0)
 
     # The district's rows (no node) are for those who see the whole district.
