@@ -11,10 +11,14 @@ benchmark's 1M-petition district: ``seed_demo --size large`` + ``bench.generate_
 benchmark's database.
 
 For each scope, signed in as that scope's user (the page through the real view, Django test client):
-p50 and p95 over ``--runs`` runs after a warm-up, the number of queries of one request, and a
-hand-written SQL aggregate computing the headline figures (registered, dispatched, resolved, on
-time, on the grid, overdue) straight from the petitions table for the same scope and period, timed in
-the same run; the ratio is page p95 ÷ raw p95. Beside them, the **page floor**: the same URL signed in
+p50 and p95 over ``--runs`` runs after a warm-up, the number of queries of one request, and two
+hand-written SQL aggregates timed in the same run for the same scope and period: the issue's
+baseline, the same figures as the page straight from the petitions table and the follow-ups (the
+steps on the petition rows' timestamps, the follow-ups of the period, per grid, department,
+category, week and registrar: ``RAW_SAME_FIGURES``), and, stricter, the headline figures alone in one
+row (registered, dispatched, resolved, on time, on the grid, overdue: ``RAW``). The ratio judged is
+page p95 ÷ the same figures' p95; the ratio to the headline aggregate is printed beside it.
+Beside them, the **page floor**: the same URL signed in
 as the same user with a date the period form refuses (400), so the request runs the session, the
 middleware, the base template and the period form, and computes no figure: what any dashboard page
 costs before its first figure, against which a ratio to a 2 ms aggregate can be read. The XLSX
@@ -69,6 +73,53 @@ WHERE {where}
 """
 
 
+# The same figures as the page, by hand from the petitions table and the follow-ups (the issue's
+# baseline, "a hand-written SQL aggregate computing the same figures"): the steps counted on the petition
+# rows' timestamps and the follow-ups of the period, per grid (the drill-down), department, category,
+# week and registrar (the assessment), in one statement. RAW above counts the headline figures alone,
+# in one row: a stricter baseline, printed beside it.
+RAW_SAME_FIGURES = """
+WITH s AS MATERIALIZED (
+  SELECT p.id, p.grid_id, p.department_id, p.category_id, p.registered_by_id, p.registered_at, p.dispatched_at,
+         p.accepted_at, p.accept_due, p.resolved_at, p.resolve_due, p.resolved_on_grid, p.status, p.current_due
+  FROM petitions_petition p
+  JOIN grids_grid g ON g.id = p.grid_id
+  JOIN parties_organization o ON o.id = g.branch_id
+  WHERE {where}
+),
+c AS (
+  SELECT f.petition_id, COUNT(*) AS calls, COUNT(*) FILTER (WHERE f.reached) AS reached,
+         COUNT(*) FILTER (WHERE f.reached AND f.solved) AS solved,
+         COUNT(*) FILTER (WHERE f.reached AND f.satisfaction = ANY(%(satisfied)s)) AS satisfied
+  FROM petitions_followup f JOIN s ON s.id = f.petition_id
+  WHERE f.at >= %(start)s AND f.at < %(end)s
+  GROUP BY f.petition_id
+),
+x AS (
+  SELECT s.*, c.calls, c.reached, c.solved, c.satisfied,
+         date_trunc('week', COALESCE(s.resolved_at, s.dispatched_at, s.registered_at)) AS week
+  FROM s LEFT JOIN c ON c.petition_id = s.id
+  WHERE (s.registered_at >= %(start)s AND s.registered_at < %(end)s)
+     OR (s.dispatched_at >= %(start)s AND s.dispatched_at < %(end)s)
+     OR (s.resolved_at >= %(start)s AND s.resolved_at < %(end)s)
+     OR c.petition_id IS NOT NULL
+     OR (s.status IN ('registered', 'dispatched', 'accepted', 'resolved') AND s.current_due < now())
+)
+SELECT GROUPING(grid_id, department_id, category_id, week, registered_by_id), grid_id, department_id, category_id,
+  week, registered_by_id,
+  count(*) FILTER (WHERE registered_at >= %(start)s AND registered_at < %(end)s),
+  count(*) FILTER (WHERE dispatched_at >= %(start)s AND dispatched_at < %(end)s),
+  count(*) FILTER (WHERE dispatched_at >= %(start)s AND dispatched_at < %(end)s AND accepted_at <= accept_due),
+  count(*) FILTER (WHERE resolved_at >= %(start)s AND resolved_at < %(end)s),
+  count(*) FILTER (WHERE resolved_at >= %(start)s AND resolved_at < %(end)s AND resolved_at <= resolve_due),
+  count(*) FILTER (WHERE resolved_at >= %(start)s AND resolved_at < %(end)s AND resolved_on_grid),
+  count(*) FILTER (WHERE status IN ('registered', 'dispatched', 'accepted', 'resolved') AND current_due < now()),
+  SUM(calls), SUM(reached), SUM(solved), SUM(satisfied)
+FROM x
+GROUP BY GROUPING SETS ((grid_id), (department_id), (category_id), (week), (registered_by_id))
+"""
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     parts = urlsplit(url)
@@ -98,23 +149,23 @@ def _ensure_copy(url: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def _raw(where: str, params: dict[str, Any]) -> Any:
+def _raw(where: str, params: dict[str, Any], query: str = RAW) -> Any:
     from django.db import connection
 
     def run() -> None:
         with connection.cursor() as cursor:
-            cursor.execute(RAW.format(where=where), params)
-            cursor.fetchone()
+            cursor.execute(query.format(where=where), params)
+            cursor.fetchall()
 
     return run
 
 
-def measure(args: argparse.Namespace) -> tuple[list[Result], list[tuple[str, float, float]]]:
+def measure(args: argparse.Namespace) -> tuple[list[Result], list[tuple[str, float, float, float]]]:
     from django.test import Client
     from django.urls import reverse
     from django.utils import timezone
 
-    from governance.models import User
+    from governance.models import SATISFIED_LEVELS, User
     from grids.models import Grid
     from parties.models import Organization
 
@@ -138,6 +189,7 @@ def measure(args: argparse.Namespace) -> tuple[list[Result], list[tuple[str, flo
     params = {
         "start": dt.datetime.combine(since, dt.time.min, tzinfo=tz),
         "end": dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+        "satisfied": sorted(SATISFIED_LEVELS),
     }
     period = {"since": since.isoformat(), "until": until.isoformat()}
     url = reverse("petitions:dashboard")
@@ -158,7 +210,7 @@ def measure(args: argparse.Namespace) -> tuple[list[Result], list[tuple[str, flo
         ("grid", official, {"grid": grid.pk}, f"p.grid_id = {grid.pk}"),
     ]
     results: list[Result] = []
-    ratios: list[tuple[str, float, float]] = []
+    ratios: list[tuple[str, float, float, float]] = []
     for label, user, query, where in scopes:
         client = Client()
         client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
@@ -174,10 +226,15 @@ def measure(args: argparse.Namespace) -> tuple[list[Result], list[tuple[str, flo
         n, _sqls = _count_queries(page)
         page_result = Result(f"page {label}", _time(page, args.runs), n, True)
         raw_result = Result(f"raw SQL aggregate {label}", _time(_raw(where, params), args.runs), 1)
+        same_result = Result(
+            f"raw SQL, same figures {label}", _time(_raw(where, params, RAW_SAME_FIGURES), args.runs), 1
+        )
         floor_n, _sqls = _count_queries(floor)
         floor_result = Result(f"page floor {label}", _time(floor, args.runs), floor_n)
-        results += [page_result, raw_result, floor_result]
-        ratios.append((label, page_result.p(95) / raw_result.p(95), floor_result.p(95) / raw_result.p(95)))
+        results += [page_result, raw_result, same_result, floor_result]
+        page_p95, floor_p95 = page_result.p(95), floor_result.p(95)
+        same_p95 = same_result.p(95)
+        ratios.append((label, page_p95 / same_p95, floor_p95 / same_p95, page_p95 / raw_result.p(95)))
         print(f"  measured {label}", flush=True)
 
     client = Client()
@@ -192,7 +249,7 @@ def measure(args: argparse.Namespace) -> tuple[list[Result], list[tuple[str, flo
     return results, ratios
 
 
-def report(results: list[Result], ratios: list[tuple[str, float, float]], runs: int) -> bool:
+def report(results: list[Result], ratios: list[tuple[str, float, float, float]], runs: int) -> bool:
     width = max(len(r.name) for r in results)
     print(f"\n{runs} runs each after {WARM_UP} warm-up")
     print(f"  {'':{width}}  {'p50 ms':>9}  {'p95 ms':>9}  {'queries':>7}")
@@ -205,12 +262,12 @@ def report(results: list[Result], ratios: list[tuple[str, float, float]], runs: 
             verdict = f"  target p95 ≤ {TARGET_P95_MS:g} ms: {'met' if met else 'NOT met'}"
         queries = r.queries if r.queries is not None else ""
         print(f"  {r.name:{width}}  {r.p(50):9.1f}  {r.p(95):9.1f}  {queries:>7}{verdict}")
-    print("\np95 ÷ raw SQL aggregate p95 (same run):  page      page floor")
-    for label, ratio, floor in ratios:
+    print("\np95 ÷ raw SQL p95 (same run)         page   page floor   page ÷ headline only")
+    for label, ratio, floor, headline in ratios:
         met = ratio <= TARGET_RATIO
         ok &= met
         verdict = "met" if met else "NOT met" + (" (below the floor: unreachable)" if floor > TARGET_RATIO else "")
-        print(f"  {label:24} {ratio:10.2f}  {floor:10.2f}  target ≤ {TARGET_RATIO:g}: {verdict}")
+        print(f"  {label:24} {ratio:10.2f}  {floor:10.2f}  {headline:10.2f}    target ≤ {TARGET_RATIO:g}: {verdict}")
     return ok
 
 
