@@ -526,7 +526,7 @@ def _from_daily_figures(
 
     The district, a street or town and a community read their area's rows (``AreaDailyFigure``: a few
     rows a day whatever the number of grids); below that, the grids' rows."""
-    sums = {k: Sum(k) for k in (*DAILY_COUNTS, *DAILY_CALLS)}
+    sums = {k: Sum(k) for k in _DAILY_COLUMNS}
     grid_names = {
         "grid_id": "petition__grid_id",
         "grid__branch__tree_id": "petition__grid__branch__tree_id",
@@ -535,7 +535,7 @@ def _from_daily_figures(
     category_names = {k.removeprefix("petition__"): k for k in _CATEGORY_KEYS}
     day_rows: Rows
     if _has_area_rows(place):
-        by_grid, by_department, by_category, day_rows, previous_rows = _area_figures(place, period_, previous)
+        by_grid, by_department, by_category, day_rows, previous_rows = _area_figures(place, period_, previous, sums)
     else:
         rows = _in_place(user, DailyFigure.objects.all(), place, "")
         in_period = rows.filter(day__gte=period_[0], day__lte=period_[1])
@@ -620,7 +620,7 @@ FROM {area} f WHERE f.node_id = ANY(%s) AND f.department_id IS NULL AND f.catego
 GROUP BY f.node_id
 """
 def _area_figures(
-    place: _Place, period_: tuple[dt.date, dt.date], previous: tuple[dt.date, dt.date]
+    place: _Place, period_: tuple[dt.date, dt.date], previous: tuple[dt.date, dt.date], sums: Mapping[str, Any]
 ) -> tuple[Rows, Rows, Rows, Rows, Rows]:
     """The fast path's figures of the district, a street or town, or a community, from the areas' rows.
 
@@ -687,7 +687,6 @@ def _area_figures(
                     }
                 )
     if node is not None and node.kind not in NODE_CHILDREN_KINDS:  # a community: its grids, summed per grid
-        sums = {k: Sum(k) for k in _DAILY_COLUMNS}
         grids = DailyFigure.objects.order_by().filter(
             grid_id__in=place.grid_ids or [], day__gte=period_[0], day__lte=period_[1]
         )
@@ -704,14 +703,6 @@ def _area_figures(
             }
         )
     return by_grid, by_department, by_category, day_rows, previous_rows
-
-
-@dataclass(frozen=True)
-class _Touched:
-    """What an incremental refresh recomputes on its days: these grids' rows and these people's."""
-
-    grids: list[int]
-    workers: list[int]
 
 
 def _areas_holding(grids: list[int]) -> list[int]:
@@ -792,17 +783,15 @@ def refresh_daily_figures(*, full: bool = False) -> int:
             # grid, area and worker took 9-19 s a refresh at a million petitions' activity.
             fresh_calls = calls.filter(at__gte=mark)
             moved = Q(pk__in=new.values("petition_id")) | Q(pk__in=fresh_calls.values("petition_id"))
-            touched = _Touched(
-                grids=sorted(set(Petition.objects.filter(moved).values_list("grid_id", flat=True))),
-                workers=sorted(
-                    {
-                        *new.exclude(actor=None).values_list("actor_id", flat=True),
-                        *fresh_calls.values_list("by_id", flat=True),
-                    }
-                ),
+            touched_grids = sorted(set(Petition.objects.filter(moved).values_list("grid_id", flat=True)))
+            touched_workers = sorted(
+                {
+                    *new.exclude(actor=None).values_list("actor_id", flat=True),
+                    *fresh_calls.values_list("by_id", flat=True),
+                }
             )
             if days:
-                DailyFigure.objects.filter(day__in=days, grid_id__in=touched.grids).delete()
+                DailyFigure.objects.filter(day__in=days, grid_id__in=touched_grids).delete()
             ranges = _on_days(days, "at")
         # "Overdue now" moves with the clock, not with the steps: counted again on every refresh.
         _refresh_overdue(now)
@@ -811,15 +800,14 @@ def refresh_daily_figures(*, full: bool = False) -> int:
             _refresh_areas(None, None)
             _refresh_workers(ranges, None, None)
         elif days:
-            _refresh_grids(ranges & Q(petition__grid_id__in=touched.grids), now)
-            _refresh_areas(days, _areas_holding(touched.grids))
-            _refresh_workers(ranges, days, touched.workers)
-        if days is None or days or registrations_full:
-            _refresh_registrations(None if registrations_full else registration_days)
+            _refresh_grids(ranges & Q(petition__grid_id__in=touched_grids), now)
+            _refresh_areas(days, _areas_holding(touched_grids))
+            _refresh_workers(ranges, days, touched_workers)
+        _refresh_registrations(None if registrations_full else registration_days)
         if days is None or registrations_full:
             # Rebuilt tables are unknown to the planner until autovacuum samples them: at a million
             # petitions a community's figures took 217 ms on the stale statistics, 101 ms after this.
-            _analyze(DailyFigure, AreaDailyFigure, WorkerDailyFigure, RegistrationFigure)
+            _analyze(*_DAY_TABLES)
         if state is None:
             DailyFigureRefresh.objects.create(refreshed_at=now)
         else:
